@@ -1,0 +1,1 @@
+model = dict(type='ViTS16', image_size=224)

@@ -1,0 +1,174 @@
+"""Classification as an unlearning task: image logits ``[N, K]``, forget = every image of a class."""
+import copy
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.evaluator import BaseMetric, Evaluator
+from mmengine.utils import ProgressBar
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from unlearn.adapter import Splits, TaskAdapter
+from unlearn.errors import UnlearnError
+from unlearn.metrics import accuracy, h_mean, per_class_accuracy, svc_mia
+from unlearn.metrics.mia import HEADLINE_MIA_FEATURE
+from unlearn.registry import DATASETS, MODELS, TASKS
+
+
+class TopOneAccuracy(BaseMetric):
+    """Top-1 accuracy for mmengine's val loop: picks the best original / retrain epoch (SPEC.md §4.4)."""
+    default_prefix = ''
+
+    def process(self, data_batch, data_samples: List[tuple]) -> None:
+        self.results.extend(data_samples)
+
+    def compute_metrics(self, results: list) -> Dict[str, float]:
+        pred, target = zip(*results)
+        return dict(accuracy=accuracy(np.array(pred), np.array(target)))
+
+
+def _indices_of(targets: Sequence[int], classes: Sequence[int], keep: bool) -> List[int]:
+    wanted = set(classes)
+    return [i for i, t in enumerate(targets) if (t in wanted) == keep]
+
+
+@TASKS.register_module()
+class ClassificationTask(TaskAdapter):
+    """Image classification.
+
+    Args:
+        dataset: a ``DATASETS`` config building a ``ClassificationData`` (Digits, CIFAR10, ...).
+        eval_batch_size: batch size of evaluation passes.
+        num_workers: dataloader workers (0 = in the main process).
+        eval_train_augmented: measure Acc_f, Acc_r and the MIA on augmented training images as the
+            official code does (SPEC.md §2, §7.2); False uses the test transform (cleaner, not the paper's).
+        mia_seed: seed of the random remain subset used as the MIA's shadow members.
+    """
+
+    def __init__(self, dataset: dict, eval_batch_size: int = 256, num_workers: int = 0,
+                 eval_train_augmented: bool = True, mia_seed: int = 0):
+        self.dataset_cfg = copy.deepcopy(dataset)
+        self.data = DATASETS.build(dataset)
+        self.class_names = list(self.data.class_names)
+        self.eval_batch_size = eval_batch_size
+        self.num_workers = num_workers
+        self.eval_train_augmented = eval_train_augmented
+        self.mia_seed = mia_seed
+
+    def fingerprint(self) -> Dict[str, Any]:
+        return dict(task='classification', dataset=self.dataset_cfg)
+
+    def evaluation_fingerprint(self) -> Dict[str, Any]:
+        return dict(eval_train_augmented=self.eval_train_augmented, mia_seed=self.mia_seed)
+
+    def build_network(self, model_cfg: dict) -> nn.Module:
+        model_cfg = dict(model_cfg)
+        if model_cfg.setdefault('num_classes', self.num_classes) != self.num_classes:
+            raise UnlearnError(f"model.num_classes={model_cfg['num_classes']} but the dataset has "
+                               f'{self.num_classes} classes; remove num_classes or set it to {self.num_classes}')
+        return MODELS.build(model_cfg)
+
+    def build_splits(self, forget_classes: Sequence[int]) -> Splits:
+        data = self.data
+        train_forget = _indices_of(data.train_targets, forget_classes, keep=True)
+        test_forget = _indices_of(data.test_targets, forget_classes, keep=True)
+        names = self.forget_class_names(forget_classes)
+        if not train_forget:
+            raise UnlearnError(f'the forget set is empty: no training image belongs to {names}')
+        if not test_forget:
+            raise UnlearnError(f'no test image belongs to {names}, so Acc_ft cannot be measured')
+        train_remain = _indices_of(data.train_targets, forget_classes, keep=False)
+        test_remain = _indices_of(data.test_targets, forget_classes, keep=False)
+        train_eval = data.train if self.eval_train_augmented else data.train_eval
+        return Splits(
+            train=data.train,
+            train_forget=Subset(data.train, train_forget),
+            train_remain=Subset(data.train, train_remain),
+            train_forget_eval=Subset(train_eval, train_forget),
+            train_remain_eval=Subset(train_eval, train_remain),
+            test=data.test,
+            test_forget=Subset(data.test, test_forget),
+            test_remain=Subset(data.test, test_remain))
+
+    def dataloader(self, dataset: Dataset, batch_size: int, shuffle: bool) -> dict:
+        return dict(dataset=dataset, batch_size=batch_size, num_workers=self.num_workers,
+                    persistent_workers=self.num_workers > 0,
+                    sampler=dict(type='DefaultSampler', shuffle=shuffle),
+                    collate_fn=dict(type='default_collate'))
+
+    # --- per batch ----------------------------------------------------------------------------------
+    def logits(self, network: nn.Module, batch) -> Tensor:
+        return network(batch[0])
+
+    def labels(self, batch) -> Tensor:
+        return batch[1]
+
+    def erase_mask(self, batch, forget_classes: Sequence[int], all_forget_classes: bool = False) -> Tensor:
+        labels = batch[1]
+        mask = F.one_hot(labels, self.num_classes).bool()
+        if all_forget_classes:
+            mask[:, list(forget_classes)] = True
+        return mask
+
+    def supervised_loss(self, network: nn.Module, batch) -> Tensor:
+        return F.cross_entropy(network(batch[0]), batch[1])
+
+    def predict_for_metric(self, network: nn.Module, batch) -> list:
+        pred = network(batch[0]).argmax(1)
+        return list(zip(pred.tolist(), batch[1].tolist()))
+
+    def selection_metric(self) -> tuple:
+        return Evaluator([TopOneAccuracy()]), 'accuracy'
+
+    # --- evaluation ---------------------------------------------------------------------------------
+    @torch.no_grad()
+    def predict(self, network: nn.Module, dataset: Dataset, desc: str = '') -> tuple:
+        """Softmax probabilities ``[N, K]`` and labels ``[N]`` of ``network`` on ``dataset`` (eval mode)."""
+        was_training = network.training
+        network.eval()
+        device = next(network.parameters()).device
+        loader = DataLoader(dataset, batch_size=self.eval_batch_size, shuffle=False, num_workers=self.num_workers)
+        probs, labels = [], []
+        bar = ProgressBar(len(loader)) if desc else None
+        for inputs, target in loader:
+            probs.append(F.softmax(network(inputs.to(device)).float(), dim=1).cpu())
+            labels.append(target)
+            if bar:
+                bar.update()
+        network.train(was_training)
+        return torch.cat(probs).numpy(), torch.cat(labels).numpy()
+
+    def accuracy(self, network: nn.Module, dataset: Dataset) -> float:
+        probs, labels = self.predict(network, dataset)
+        return accuracy(probs.argmax(1), labels)
+
+    def evaluate(self, network: nn.Module, splits: Splits,
+                 original: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """Acc_f, Acc_r, Acc_ft, Acc_rt, H-Mean, SVC-MIA (all five features) and per-class accuracy."""
+        forget_p, forget_y = self.predict(network, splits.train_forget_eval, desc='D_f')
+        remain_p, remain_y = self.predict(network, splits.train_remain_eval, desc='D_r')
+        test_p, test_y = self.predict(network, splits.test, desc='D_test')
+        test_forget = np.isin(np.arange(len(test_y)), np.asarray(splits.test_forget.indices))
+        metrics = dict(
+            acc_f=accuracy(forget_p.argmax(1), forget_y),
+            acc_r=accuracy(remain_p.argmax(1), remain_y),
+            acc_ft=accuracy(test_p[test_forget].argmax(1), test_y[test_forget]),
+            acc_rt=accuracy(test_p[~test_forget].argmax(1), test_y[~test_forget]))
+        metrics['h_mean'] = None if original is None else h_mean(
+            metrics['acc_rt'], metrics['acc_ft'], original['acc_ft'])
+        # Shadow members: a random remain subset as large as D_rt (SPEC.md §4.5), drawn from D_r's predictions.
+        n_shadow = min(int((~test_forget).sum()), len(remain_y))
+        shadow = np.random.default_rng(self.mia_seed).choice(len(remain_y), n_shadow, replace=False)
+        mia_all = svc_mia(remain_p[shadow], remain_y[shadow], test_p[~test_forget], test_y[~test_forget],
+                          forget_p, forget_y)
+        metrics['mia'] = mia_all[HEADLINE_MIA_FEATURE]
+        metrics['mia_all'] = mia_all
+        metrics['per_class_acc_test'] = dict(zip(
+            self.class_names, per_class_accuracy(test_p.argmax(1), test_y, self.num_classes)))
+        metrics['eval_train_augmented'] = self.eval_train_augmented
+        return metrics
+
+    def report_columns(self) -> List[str]:
+        return ['acc_f', 'acc_r', 'acc_ft', 'acc_rt', 'h_mean', 'mia']

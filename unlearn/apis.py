@@ -1,0 +1,215 @@
+"""One unlearning run, end to end: build from the config, unlearn, evaluate, write the run folder.
+
+    config -> task adapter (data, splits) -> original model + retrain oracle (cached)
+           -> method on the stock mmengine Runner -> metrics of all three -> work_dir/<run>/
+"""
+import copy
+import hashlib
+import json
+import os
+import platform
+import shutil
+import time
+from pathlib import Path
+from typing import Dict, Optional
+
+import torch
+from mmengine.config import Config
+from mmengine.dist import is_main_process
+from mmengine.logging import MMLogger
+from torch.utils.data import Subset
+
+from .checkpoint import load_weights, save_json, save_state_dict, save_text, sha256_file
+from .config import build_from, check_config, config_hash
+from .engine import mmengine_runner
+from .errors import UnlearnError
+from .hooks import UnlearningCurveHook
+from .model import UnlearnModel
+from .registry import METHODS, TASKS, register_all_modules
+from .reports import markdown_table, plot_curves, render_report
+from .training import ORIGINAL, RETRAIN, obtain_model
+
+DEFAULT_SEED = 2022  # the official code's seed (SPEC.md §1.4)
+
+
+def _new_run_dir(work_dir: Path, method_name: str) -> Path:
+    """A fresh, unused folder name: runs are never overwritten."""
+    stem = f'{time.strftime("%Y%m%d_%H%M%S")}_{method_name}'
+    run_dir, n = work_dir / stem, 1
+    while run_dir.exists() or (work_dir / f'.{run_dir.name}.partial').exists():
+        n += 1
+        run_dir = work_dir / f'{stem}_{n}'
+    return run_dir
+
+
+def _fixed_sample(dataset, size: int, seed: int):
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(dataset), generator=generator)[:size].tolist()
+    return Subset(dataset, order)
+
+
+def freeze_classifier(network: torch.nn.Module) -> None:
+    """Table 3's frozen linear classifier: every parameter whose name contains 'fc' (SPEC.md §1.6)."""
+    frozen = [p for name, p in network.named_parameters() if 'fc' in name]
+    if not frozen:
+        raise UnlearnError(f'schedule.freeze_classifier: {type(network).__name__} has no parameter named *fc*')
+    for p in frozen:
+        p.requires_grad_(False)
+
+
+def package_versions() -> Dict[str, str]:
+    import mmengine
+    import numpy
+    import sklearn
+    import torchvision
+    versions = dict(python=platform.python_version(), torch=torch.__version__, torchvision=torchvision.__version__,
+                    mmengine=mmengine.__version__, numpy=numpy.__version__, scikit_learn=sklearn.__version__)
+    try:
+        import mmseg
+        versions['mmsegmentation'] = mmseg.__version__
+    except Exception:  # noqa: BLE001 - optional for non-segmentation runs
+        pass
+    return versions
+
+
+def _cached_evaluation(task, network, splits, checkpoint: Path, forget_classes, original=None) -> dict:
+    """Metrics of a fixed checkpoint on a forget request are computed once and kept beside it."""
+    key = hashlib.sha256(json.dumps(dict(ckpt=sha256_file(checkpoint), forget=list(forget_classes),
+                                         data=task.fingerprint(), eval=repr(task.evaluation_fingerprint()),
+                                         original=original), sort_keys=True, default=str).encode()).hexdigest()[:16]
+    path = checkpoint.with_name(f'{checkpoint.stem}.metrics-{key}.json')
+    if path.is_file():
+        return json.loads(path.read_text())
+    metrics = task.evaluate(network, splits, original=original)
+    if is_main_process() and os.access(path.parent, os.W_OK):
+        save_json(metrics, path)
+    return metrics
+
+
+def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
+    """Run ``cfg``; return the finished run folder. Bad input raises :class:`UnlearnError` before any write."""
+    register_all_modules()
+    check_config(cfg)
+    seed = cfg.get('seed', DEFAULT_SEED)
+    schedule = cfg.schedule
+
+    # 1. Everything that can be wrong with the input is checked before anything is written.
+    task = build_from(TASKS, cfg.task, 'task')
+    forget_classes = task.resolve_forget_classes(cfg.forget_classes)
+    forget_names = task.forget_class_names(forget_classes)
+    method = build_from(METHODS, cfg.method, 'method')
+    splits = task.build_splits(forget_classes)
+    task.build_network(cfg.model)  # fails now on a bad model config
+    for kind in (ORIGINAL, RETRAIN):
+        if cfg.get(f'{kind}_checkpoint'):
+            load_weights(task.build_network(cfg.model), cfg.get(f'{kind}_checkpoint'))
+
+    work_dir = Path(cfg.work_dir)
+    run_dir = _new_run_dir(work_dir, cfg.method['type'])
+    staging = work_dir / f'.{run_dir.name}.partial'
+    staging.mkdir(parents=True)
+    logger = MMLogger.get_instance(f'unlearn-{run_dir.name}', logger_name='unlearn',
+                                   log_file=str(staging / 'run.log'), log_level='INFO', file_mode='a')
+    try:
+        logger.info(f'Forgetting {forget_names} (indices {forget_classes}) with {method.describe()}; '
+                    f'run folder {run_dir}')
+        timings = {}
+
+        # 2. The original model and the retrain oracle (cached; trained once if absent).
+        started = time.time()
+        original = obtain_model(ORIGINAL, cfg, task, splits, forget_classes, logger, launcher)
+        timings['original_s'] = time.time() - started
+        started = time.time()
+        oracle = obtain_model(RETRAIN, cfg, task, splits, forget_classes, logger, launcher)
+        timings['retrain_s'] = time.time() - started
+        started = time.time()
+        logger.info('Evaluating the original model and the retrain oracle')
+        original_metrics = _cached_evaluation(task, original.network, splits, original.checkpoint, forget_classes)
+        oracle_metrics = _cached_evaluation(task, oracle.network, splits, oracle.checkpoint, forget_classes,
+                                            original=original_metrics)
+        timings['evaluate_reference_s'] = time.time() - started
+
+        # 3. Unlearning on the stock mmengine Runner.
+        student = copy.deepcopy(original.network)
+        if schedule.get('freeze_classifier', False):
+            freeze_classifier(student)
+        model = UnlearnModel(student, task, method, forget_classes, disable_bn=schedule.get('disable_bn', False))
+        curve_hook = None
+        if schedule.get('curve_interval', 1) > 0:
+            n = schedule.get('curve_samples', 256)
+            curve_hook = UnlearningCurveHook(task, dict(
+                train_forget=_fixed_sample(splits.train_forget_eval, n, seed),
+                test_forget=_fixed_sample(splits.test_forget, n, seed),
+                train_remain=_fixed_sample(splits.train_remain_eval, n, seed),
+                test_remain=_fixed_sample(splits.test_remain, n, seed)), interval=schedule.get('curve_interval', 1))
+        started = time.time()
+        method.setup(model)
+        if method.trains:
+            with mmengine_runner(
+                    model=model, log_file=staging / 'run.log', seed=seed, launcher=launcher,
+                    train_dataloader=task.dataloader(splits.train_forget, schedule['batch_size'], shuffle=True),
+                    max_epochs=schedule['max_epochs'], optim_wrapper=copy.deepcopy(schedule['optim_wrapper']),
+                    custom_hooks=[curve_hook] if curve_hook else [],
+                    log_interval=schedule.get('log_interval', 10)) as runner:
+                runner.train()
+        method.finalize(model)
+        timings['unlearn_s'] = time.time() - started
+
+        started = time.time()
+        logger.info('Evaluating the unlearned model')
+        metrics = task.evaluate(student, splits, original=original_metrics)
+        timings['evaluate_s'] = time.time() - started
+
+        if is_main_process():
+            _write_outputs(staging, cfg, task, method, forget_classes, forget_names, seed, original, oracle,
+                           student, metrics, original_metrics, oracle_metrics, timings, curve_hook)
+    except BaseException:
+        logger.error(f'Run failed; removing the unfinished folder {staging}')
+        for handler in logger.handlers:
+            handler.close()
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    for handler in logger.handlers:
+        handler.flush()
+    if is_main_process():
+        os.replace(staging, run_dir)
+    logger.info(f'Run written to {run_dir}')
+    return run_dir
+
+
+def _write_outputs(out: Path, cfg, task, method, forget_classes, forget_names, seed, original, oracle, student,
+                   metrics, original_metrics, oracle_metrics, timings, curve_hook) -> None:
+    cfg.dump(str(out / 'config.py'))
+    output_sha = save_state_dict(student, out / 'unlearned.pth')
+    save_json(dict(metrics, original=original_metrics, retrain=oracle_metrics), out / 'metrics.json')
+    save_json(dict(
+        forget_classes=dict(indices=forget_classes, names=forget_names),
+        method=dict(cfg.method), method_uses_remain_data=method.uses_remain_data,
+        seeds=dict(unlearn=seed, train=cfg.train_schedule.get('seed')),
+        config_sha256=config_hash(cfg),
+        checkpoints=dict(
+            original=dict(path=str(original.checkpoint), sha256=sha256_file(original.checkpoint),
+                          trained_in_this_run=original.trained_now),
+            retrain=dict(path=str(oracle.checkpoint), sha256=sha256_file(oracle.checkpoint),
+                         trained_in_this_run=oracle.trained_now),
+            unlearned=dict(path='unlearned.pth', sha256=output_sha)),
+        wall_time_s=timings, versions=package_versions(),
+        device='cuda' if torch.cuda.is_available() else 'cpu'), out / 'meta.json')
+    plot = None
+    if curve_hook is not None:
+        save_json(curve_hook.history, out / 'curves.json')
+        plot = plot_curves(curve_hook.history, out / 'plots' / 'curves.png',
+                           f'{cfg.method["type"]} forgetting {", ".join(forget_names)}')
+    rows = {'Original': original_metrics, 'Retrain': oracle_metrics, cfg.method['type']: metrics}
+    table = markdown_table(rows, task.report_columns())
+    facts = {
+        'forget classes': f'{forget_names} (indices {forget_classes})',
+        'method': method.describe(),
+        'Acc_f / Acc_r / MIA measured on': 'augmented training images (as the official code)'
+        if metrics.get('eval_train_augmented') else 'training images without augmentation',
+        'MIA': 'SVC on the confidence feature (all five features in metrics.json: mia_all)',
+        'unlearning wall time': f"{timings['unlearn_s']:.1f} s",
+        'curves': 'plots/curves.png' if plot else 'disabled (schedule.curve_interval = 0)',
+    }
+    save_text(render_report(title=f'Unlearning {", ".join(forget_names)} with {cfg.method["type"]}',
+                            table=table, facts=facts, notes=[]), out / 'report.md')

@@ -1,0 +1,80 @@
+"""mmengine models: the unlearning wrapper (student + frozen teacher + method) and plain supervision.
+
+mmengine's stock Runner and loops drive both; ``forward(mode='loss')`` is where the work happens, so
+the same code runs under ``MMDistributedDataParallel`` (which calls forward, not ``train_step``).
+"""
+import copy
+from typing import List, Optional, Sequence
+
+import torch
+from mmengine.model import BaseModel
+from torch import Tensor, nn
+
+
+def _as_batch(args: tuple, kwargs: dict):
+    """Undo mmengine's unpacking: tuple batches arrive as ``*args``, dict batches as ``**kwargs``."""
+    return kwargs if kwargs else args
+
+
+class UnlearnModel(BaseModel):
+    """Owns the student being unlearned and, if the method needs one, a frozen copy of the original.
+
+    The teacher is kept in eval mode with ``requires_grad=False`` and is never saved: only
+    ``model.student.state_dict()`` is written out.
+
+    Args:
+        student: the network to unlearn (starts as the original model's weights).
+        task: the task adapter (logits, labels, masks for a batch).
+        method: the unlearning method.
+        forget_classes: class indices to forget.
+        disable_bn: keep every BatchNorm of the student in eval mode while training (SPEC.md §1.5).
+    """
+
+    def __init__(self, student: nn.Module, task, method, forget_classes: Sequence[int],
+                 disable_bn: bool = False):
+        super().__init__()
+        self.student = student
+        self.task = task
+        self.method = method
+        self.forget_classes: List[int] = list(forget_classes)
+        self.disable_bn = disable_bn
+        self.teacher: Optional[nn.Module] = None
+        if method.needs_teacher:
+            self.teacher = copy.deepcopy(student).eval().requires_grad_(False)
+
+    def train(self, mode: bool = True) -> 'UnlearnModel':
+        super().train(mode)
+        if self.teacher is not None:
+            self.teacher.eval()
+        if mode and self.disable_bn:
+            for module in self.student.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
+        return self
+
+    @torch.no_grad()
+    def teacher_logits(self, batch) -> Tensor:
+        return self.task.logits(self.teacher, batch)
+
+    def forward(self, *args, mode: str = 'tensor', **kwargs):
+        batch = _as_batch(args, kwargs)
+        if mode == 'loss':
+            return self.method.loss(self, batch)
+        return self.task.logits(self.student, batch)
+
+
+class SupervisedModel(BaseModel):
+    """Standard supervised training of a task's network (the original model and the retrain oracle)."""
+
+    def __init__(self, network: nn.Module, task):
+        super().__init__()
+        self.network = network
+        self.task = task
+
+    def forward(self, *args, mode: str = 'tensor', **kwargs):
+        batch = _as_batch(args, kwargs)
+        if mode == 'loss':
+            return dict(loss_ce=self.task.supervised_loss(self.network, batch))
+        if mode == 'predict':
+            return self.task.predict_for_metric(self.network, batch)
+        return self.task.logits(self.network, batch)

@@ -1,6 +1,7 @@
 """Reading and checking a run's config: typos and wrong ``type=`` names fail early with one clear line."""
 import difflib
 import hashlib
+import re
 from typing import Any, Optional
 
 from mmengine.config import Config
@@ -47,8 +48,8 @@ def build_from(registry: Registry, cfg: dict, what: str, default_args: Optional[
     try:
         return registry.build(cfg, default_args=default_args)
     except (TypeError, ValueError, FileNotFoundError) as e:
-        # mmengine prefixes the message with the class and module; keep the user's part.
-        message = str(e).splitlines()[0].split(': ', 1)[-1]
+        # mmengine prefixes "class `X` in path: " at each nesting level; keep the user's part.
+        message = re.sub(r'^(class `\w+` in [^:]+: )+', '', str(e).splitlines()[0])
         raise UnlearnError(f"{what} '{name}': {message}") from e
 
 

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from unlearn.adapter import Splits, TaskAdapter
+from unlearn.config import build_from
 from unlearn.errors import UnlearnError
 from unlearn.metrics import accuracy, h_mean, per_class_accuracy, svc_mia
 from unlearn.metrics.mia import HEADLINE_MIA_FEATURE
@@ -50,7 +51,7 @@ class ClassificationTask(TaskAdapter):
     def __init__(self, dataset: dict, eval_batch_size: int = 256, num_workers: int = 0,
                  eval_train_augmented: bool = True, mia_seed: int = 0):
         self.dataset_cfg = copy.deepcopy(dataset)
-        self.data = DATASETS.build(dataset)
+        self.data = build_from(DATASETS, dataset, 'dataset')
         self.class_names = list(self.data.class_names)
         self.eval_batch_size = eval_batch_size
         self.num_workers = num_workers
@@ -68,7 +69,7 @@ class ClassificationTask(TaskAdapter):
         if model_cfg.setdefault('num_classes', self.num_classes) != self.num_classes:
             raise UnlearnError(f"model.num_classes={model_cfg['num_classes']} but the dataset has "
                                f'{self.num_classes} classes; remove num_classes or set it to {self.num_classes}')
-        return MODELS.build(model_cfg)
+        return build_from(MODELS, model_cfg, 'model')
 
     def build_splits(self, forget_classes: Sequence[int]) -> Splits:
         data = self.data

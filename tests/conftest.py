@@ -1,0 +1,40 @@
+"""Shared fixtures: a quiet, offline environment and the digits default trained once per session."""
+import contextlib
+import io
+import os
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / 'shared' / 'data'
+sys.path.insert(0, str(REPO))
+
+from unlearn.registry import register_all_modules  # noqa: E402
+
+register_all_modules()
+
+
+def run_tool(script: str, *args):
+    """Run ``tools/<script>`` in-process as its command line does; return (exit status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    old_argv = sys.argv
+    sys.argv = [script, *map(str, args)]
+    status = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            runpy.run_path(str(REPO / 'tools' / script), run_name='__main__')
+    except SystemExit as e:
+        status = e.code if isinstance(e.code, int) else 1
+    finally:
+        sys.argv = old_argv
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope='session')
+def digits_cache(tmp_path_factory) -> Path:
+    """A checkpoint cache shared by the tests that run the digits default end to end."""
+    return tmp_path_factory.mktemp('checkpoints')

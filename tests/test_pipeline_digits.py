@@ -1,0 +1,82 @@
+"""End to end on the embedded default: the real CLI, the paper's outcome, and the run folder's contract."""
+import json
+
+import pytest
+import torch
+
+from conftest import REPO, run_tool
+from unlearn.checkpoint import sha256_file
+
+CONFIG = REPO / 'configs' / 'cls' / 'digits_forget_3.py'
+
+
+@pytest.fixture(scope='module')
+def first_run(tmp_path_factory, digits_cache):
+    work_dir = tmp_path_factory.mktemp('runs')
+    status, stdout, stderr = run_tool('unlearn.py', CONFIG, '--work-dir', work_dir,
+                                      '--cfg-options', f'checkpoint_dir={digits_cache}')
+    assert status == 0, stderr
+    runs = list(work_dir.iterdir())
+    assert len(runs) == 1, runs
+    return runs[0], stdout
+
+
+def _metrics(run_dir):
+    return json.loads((run_dir / 'metrics.json').read_text())
+
+
+def test_delete_forgets_three_and_keeps_the_rest(first_run):
+    run_dir, stdout = first_run
+    m = _metrics(run_dir)
+    assert m['acc_ft'] <= 1.0 and m['acc_f'] <= 1.0
+    assert abs(m['acc_rt'] - m['original']['acc_rt']) <= 2.0
+    assert abs(m['h_mean'] - m['retrain']['h_mean']) <= 2.0
+    assert m['original']['acc_ft'] >= 95.0, 'the original model must know the class before unlearning'
+    assert m['retrain']['acc_ft'] == 0.0, 'the oracle never saw a three'
+    assert '| DELETE |' in stdout
+
+
+def test_run_folder_contract(first_run):
+    run_dir, _ = first_run
+    for name in ('config.py', 'run.log', 'unlearned.pth', 'meta.json', 'metrics.json', 'report.md',
+                 'plots/curves.png', 'curves.json'):
+        assert (run_dir / name).is_file(), name
+    m = _metrics(run_dir)
+    for key in ('acc_f', 'acc_r', 'acc_ft', 'acc_rt', 'h_mean', 'mia'):
+        assert isinstance(m[key], float) and isinstance(m['original'][key] if key != 'h_mean' else 0.0, float)
+        assert key in m['retrain']
+    assert set(m['mia_all']) == {'correctness', 'confidence', 'entropy', 'm_entropy', 'prob'}
+    assert m['mia'] == m['mia_all']['confidence']
+    meta = json.loads((run_dir / 'meta.json').read_text())
+    assert meta['forget_classes'] == dict(indices=[3], names=['three'])
+    assert meta['checkpoints']['unlearned']['sha256'] == sha256_file(run_dir / 'unlearned.pth')
+    assert meta['checkpoints']['original']['sha256'] == sha256_file(meta['checkpoints']['original']['path'])
+    assert meta['method']['type'] == 'DELETE' and meta['seeds']['unlearn'] == 2022
+    assert {'torch', 'mmengine'} <= set(meta['versions'])
+    state = torch.load(run_dir / 'unlearned.pth', weights_only=True)
+    assert all(isinstance(v, torch.Tensor) for v in state.values()) and 'fc.weight' in state
+    report = (run_dir / 'report.md').read_text()
+    assert '| Original |' in report and '| Retrain |' in report and '| DELETE |' in report
+    curves = json.loads((run_dir / 'curves.json').read_text())
+    assert curves[0]['epoch'] == 0 and curves[-1]['epoch'] == 20
+    assert curves[0]['test_forget'] > 90 and curves[-1]['test_forget'] < 5
+    assert not list(run_dir.glob('.runner-*')), 'mmengine scratch folders must be cleaned up'
+
+
+def test_second_run_reuses_cache_and_never_overwrites(first_run, digits_cache):
+    run_dir, _ = first_run
+    meta = json.loads((run_dir / 'meta.json').read_text())
+    original = meta['checkpoints']['original']
+    assert original['trained_in_this_run'] and meta['checkpoints']['retrain']['trained_in_this_run']
+    work_dir = run_dir.parent
+    status, _, err = run_tool('unlearn.py', CONFIG, '--work-dir', work_dir, '--cfg-options',
+                              f'checkpoint_dir={digits_cache}', 'schedule.max_epochs=1', 'schedule.curve_interval=0')
+    assert status == 0, err
+    runs = sorted(p for p in work_dir.iterdir())
+    assert len(runs) == 2 and run_dir in runs
+    second = next(p for p in runs if p != run_dir)
+    meta2 = json.loads((second / 'meta.json').read_text())
+    assert not meta2['checkpoints']['original']['trained_in_this_run']
+    assert meta2['checkpoints']['original']['sha256'] == original['sha256'] == sha256_file(original['path'])
+    assert not (second / 'plots' / 'curves.png').exists()
+    assert (run_dir / 'unlearned.pth').is_file()

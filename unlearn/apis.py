@@ -10,8 +10,9 @@ import os
 import platform
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import torch
 from mmengine.config import Config
@@ -19,6 +20,7 @@ from mmengine.dist import is_main_process
 from mmengine.logging import MMLogger
 from torch.utils.data import Subset
 
+from .adapter import Splits, TaskAdapter
 from .checkpoint import load_weights, save_json, save_state_dict, save_text, sha256_file
 from .config import build_from, check_config, config_hash
 from .engine import mmengine_runner
@@ -86,23 +88,51 @@ def _cached_evaluation(task, network, splits, checkpoint: Path, forget_classes, 
     return metrics
 
 
-def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
-    """Run ``cfg``; return the finished run folder. Bad input raises :class:`UnlearnError` before any write."""
+@dataclass
+class ForgetRequest:
+    """A validated forget request: the task, which classes, and the splits they induce."""
+    task: TaskAdapter
+    forget_classes: List[int]
+    forget_names: List[str]
+    splits: Splits
+
+
+def build_request(cfg: Config) -> ForgetRequest:
+    """Build and check everything a run reads; raises :class:`UnlearnError` on any bad input."""
     register_all_modules()
     check_config(cfg)
-    seed = cfg.get('seed', DEFAULT_SEED)
-    schedule = cfg.schedule
-
-    # 1. Everything that can be wrong with the input is checked before anything is written.
     task = build_from(TASKS, cfg.task, 'task')
     forget_classes = task.resolve_forget_classes(cfg.forget_classes)
-    forget_names = task.forget_class_names(forget_classes)
-    method = build_from(METHODS, cfg.method, 'method')
     splits = task.build_splits(forget_classes)
     task.build_network(cfg.model)  # fails now on a bad model config
     for kind in (ORIGINAL, RETRAIN):
         if cfg.get(f'{kind}_checkpoint'):
             load_weights(task.build_network(cfg.model), cfg.get(f'{kind}_checkpoint'))
+    return ForgetRequest(task, forget_classes, task.forget_class_names(forget_classes), splits)
+
+
+def prepare_models(cfg: Config, kinds=(ORIGINAL, RETRAIN), launcher: str = 'none',
+                   request: Optional[ForgetRequest] = None, logger: Optional[MMLogger] = None) -> Dict:
+    """The original model and/or the retrain oracle: the user's checkpoint, the cached one, or trained now."""
+    request = request or build_request(cfg)
+    logger = logger or MMLogger.get_instance(f'unlearn-prepare-{time.time_ns()}', logger_name='unlearn')
+    obtained = {}
+    for kind in kinds:
+        started = time.time()
+        obtained[kind] = obtain_model(kind, cfg, request.task, request.splits, request.forget_classes, logger,
+                                      launcher)
+        obtained[kind].wall_time_s = time.time() - started
+    return obtained
+
+
+def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
+    """Run ``cfg``; return the finished run folder. Bad input raises :class:`UnlearnError` before any write."""
+    request = build_request(cfg)
+    task, forget_classes, forget_names, splits = (request.task, request.forget_classes, request.forget_names,
+                                                  request.splits)
+    method = build_from(METHODS, cfg.method, 'method')
+    seed = cfg.get('seed', DEFAULT_SEED)
+    schedule = cfg.schedule
 
     work_dir = Path(cfg.work_dir)
     run_dir = _new_run_dir(work_dir, cfg.method['type'])
@@ -116,12 +146,9 @@ def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
         timings = {}
 
         # 2. The original model and the retrain oracle (cached; trained once if absent).
-        started = time.time()
-        original = obtain_model(ORIGINAL, cfg, task, splits, forget_classes, logger, launcher)
-        timings['original_s'] = time.time() - started
-        started = time.time()
-        oracle = obtain_model(RETRAIN, cfg, task, splits, forget_classes, logger, launcher)
-        timings['retrain_s'] = time.time() - started
+        models = prepare_models(cfg, launcher=launcher, request=request, logger=logger)
+        original, oracle = models[ORIGINAL], models[RETRAIN]
+        timings.update(original_s=original.wall_time_s, retrain_s=oracle.wall_time_s)
         started = time.time()
         logger.info('Evaluating the original model and the retrain oracle')
         original_metrics = _cached_evaluation(task, original.network, splits, original.checkpoint, forget_classes)

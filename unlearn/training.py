@@ -29,6 +29,7 @@ class ObtainedModel:
     network: nn.Module
     checkpoint: Path
     trained_now: bool
+    wall_time_s: float = 0.0
 
 
 def model_key(kind: str, task: TaskAdapter, model_cfg: dict, train_schedule: dict,

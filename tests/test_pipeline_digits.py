@@ -80,3 +80,26 @@ def test_second_run_reuses_cache_and_never_overwrites(first_run, digits_cache):
     assert meta2['checkpoints']['original']['sha256'] == original['sha256'] == sha256_file(original['path'])
     assert not (second / 'plots' / 'curves.png').exists()
     assert (run_dir / 'unlearned.pth').is_file()
+
+
+def test_forget_only_method_reads_only_forget_data(first_run, digits_cache, tmp_path, monkeypatch):
+    """DELETE is given a loader over D_f only: every label any training loader yields is a forget class."""
+    from mmengine.config import Config
+
+    from tasks.classification.adapter import ClassificationTask
+    from unlearn.apis import run_unlearning
+
+    seen = []
+    original_dataloader = ClassificationTask.dataloader
+
+    def recording_dataloader(self, dataset, batch_size, shuffle):
+        seen.append(dataset)
+        return original_dataloader(self, dataset, batch_size, shuffle)
+
+    monkeypatch.setattr(ClassificationTask, 'dataloader', recording_dataloader)
+    cfg = Config.fromfile(str(CONFIG))
+    cfg.merge_from_dict({'checkpoint_dir': str(digits_cache), 'work_dir': str(tmp_path), 'schedule.max_epochs': 1})
+    run_unlearning(cfg)
+    assert len(seen) == 1, 'only the unlearning loader may be built (original and oracle are cached)'
+    labels = {int(seen[0][i][1]) for i in range(len(seen[0]))}
+    assert labels == {3}

@@ -1,0 +1,105 @@
+"""DELETE's defining properties inside the mmengine wrapper, on a tiny CNN and real digits batches."""
+import copy
+
+import pytest
+import torch
+from mmengine.optim import OptimWrapper
+
+from tasks.classification.adapter import ClassificationTask
+from unlearn.apis import freeze_classifier
+from unlearn.losses import delete_loss
+from unlearn.methods import DELETE
+from unlearn.model import UnlearnModel
+
+
+@pytest.fixture(scope='module')
+def task():
+    return ClassificationTask(dataset=dict(type='Digits'))
+
+
+def _forget_batch(task, forget=(3,), n=16):
+    splits = task.build_splits(list(forget))
+    loader = torch.utils.data.DataLoader(splits.train_forget, batch_size=n, shuffle=False)
+    return next(iter(loader))
+
+
+def _wrapper(task, method=None, forget=(3,), **kwargs):
+    torch.manual_seed(0)
+    student = task.build_network(dict(type='DigitsCNN'))
+    return UnlearnModel(student, task, method or DELETE(), list(forget), **kwargs)
+
+
+def _steps(model, batch, n=3, lr=0.1):
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9))
+    model.train()
+    for _ in range(n):
+        model.train_step(list(batch), optim)
+
+
+def test_loss_is_delete_loss_with_own_label_erased(task):
+    model = _wrapper(task)
+    batch = _forget_batch(task)
+    model.train()
+    loss = model(*batch, mode='loss')['loss_delete']
+    with torch.no_grad():
+        teacher = model.teacher(batch[0])
+    expected = delete_loss(model.student(batch[0]), teacher, torch.nn.functional.one_hot(batch[1], 10).bool())
+    assert torch.allclose(loss, expected)
+
+
+def test_mask_all_forget_classes_erases_every_forget_class_for_every_sample(task):
+    batch = _forget_batch(task, forget=(3, 5))
+    own = task.erase_mask(batch, [3, 5])
+    every = task.erase_mask(batch, [3, 5], all_forget_classes=True)
+    assert (own.sum(1) == 1).all() and own[torch.arange(len(batch[1])), batch[1]].all()
+    assert every[:, 3].all() and every[:, 5].all() and every.sum(1).eq(2).all()
+
+
+def test_teacher_is_frozen_and_stays_in_eval_mode(task):
+    model = _wrapper(task)
+    before = copy.deepcopy(model.teacher.state_dict())
+    _steps(model, _forget_batch(task))
+    assert not model.teacher.training and model.student.training
+    assert all(torch.equal(before[k], v) for k, v in model.teacher.state_dict().items())
+    assert not any(p.requires_grad for p in model.teacher.parameters())
+
+
+def test_training_pushes_the_forget_class_down(task):
+    model = _wrapper(task)
+    batch = _forget_batch(task)
+    model.eval()
+    with torch.no_grad():
+        before = torch.softmax(model.student(batch[0]), 1)[:, 3].mean()
+    _steps(model, batch, n=10)
+    model.eval()
+    with torch.no_grad():
+        after = torch.softmax(model.student(batch[0]), 1)[:, 3].mean()
+    assert after < before * 0.5
+
+
+def test_disable_bn_keeps_running_statistics(task):
+    model = _wrapper(task, disable_bn=True)
+    bn = [m for m in model.student.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    stats = [(m.running_mean.clone(), m.running_var.clone(), m.weight.clone()) for m in bn]
+    _steps(model, _forget_batch(task))
+    assert all(not m.training for m in bn)
+    assert all(torch.equal(m.running_mean, s[0]) and torch.equal(m.running_var, s[1]) for m, s in zip(bn, stats))
+    assert any(not torch.equal(m.weight, s[2]) for m, s in zip(bn, stats)), 'BN affine weights still train'
+
+
+def test_freeze_classifier_keeps_fc_fixed(task):
+    model = _wrapper(task)
+    freeze_classifier(model.student)
+    fc = copy.deepcopy(model.student.fc.state_dict())
+    conv = model.student.state_dict()
+    first_conv = next(k for k in conv if 'weight' in k and conv[k].dim() == 4)
+    conv_before = conv[first_conv].clone()
+    _steps(model, _forget_batch(task))
+    assert all(torch.equal(fc[k], v) for k, v in model.student.fc.state_dict().items())
+    assert not torch.equal(model.student.state_dict()[first_conv], conv_before)
+
+
+@pytest.mark.parametrize('kwargs', [dict(alpha=2.0), dict(temperature=0)])
+def test_bad_hyper_parameters(kwargs):
+    with pytest.raises(ValueError):
+        DELETE(**kwargs)

@@ -333,3 +333,29 @@ def build_image_folder_splits(root: str, *, image_size: int, train_dir: str = 't
         test_source = partial(ImageFiles, test_samples, size=native_size)
     return _assemble(train_source, test_source, train_targets, test_targets, train_classes, mean, std,
                      image_size, native_size, augment=augment)
+
+
+@DATASETS.register_module(name='SyntheticImages')
+def build_synthetic_images(num_classes: int = 10, train_per_class: int = 500, test_per_class: int = 100,
+                           image_size: int = 32, channels: int = 3, seed: int = 0) -> ClassificationData:
+    """Random ``uint8`` images with balanced labels, like torchvision's ``FakeData`` but held in memory.
+
+    For speed benchmarks and for smoke-testing large networks without a dataset: nothing here is
+    learnable, so use it for timing, never for accuracy.
+    """
+    if num_classes < 2 or train_per_class < 1 or test_per_class < 1:
+        raise ValueError('SyntheticImages needs num_classes >= 2 and at least one image per class and split')
+    generator = torch.Generator().manual_seed(seed)
+
+    def split(per_class: int):
+        targets = [c for c in range(num_classes) for _ in range(per_class)]
+        images = torch.randint(0, 256, (len(targets), channels, image_size, image_size), generator=generator,
+                               dtype=torch.uint8)
+        return images, targets
+
+    (train_images, train_targets), (test_images, test_targets) = split(train_per_class), split(test_per_class)
+    mean, std = (0.5,) * channels, (0.25,) * channels
+    return _assemble(partial(InMemoryImages, train_images, train_targets),
+                     partial(InMemoryImages, test_images, test_targets), train_targets, test_targets,
+                     [f'class_{c}' for c in range(num_classes)], mean, std, image_size, native_size=image_size,
+                     augment=True)

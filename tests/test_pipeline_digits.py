@@ -103,3 +103,19 @@ def test_forget_only_method_reads_only_forget_data(first_run, digits_cache, tmp_
     assert len(seen) == 1, 'only the unlearning loader may be built (original and oracle are cached)'
     labels = {int(seen[0][i][1]) for i in range(len(seen[0]))}
     assert labels == {3}
+
+
+def test_tools_test_evaluates_a_checkpoint_beside_the_references(first_run, digits_cache, tmp_path):
+    run_dir, _ = first_run
+    out = tmp_path / 'metrics.json'
+    args = [CONFIG, run_dir / 'unlearned.pth', '--out', out, '--cfg-options', f'checkpoint_dir={digits_cache}']
+    status, stdout, err = run_tool('test.py', *args)
+    assert status == 0, err
+    rows = json.loads(out.read_text())
+    assert list(rows) == ['Original', 'Retrain', 'unlearned.pth']
+    expected = _metrics(run_dir)
+    for key in ('acc_ft', 'acc_rt', 'h_mean'):  # test-side metrics are deterministic
+        assert rows['unlearned.pth'][key] == pytest.approx(expected[key])
+    assert '| unlearned.pth |' in stdout
+    status, _, err = run_tool('test.py', *args)
+    assert status == 2 and 'exists' in err, 'results are never overwritten'

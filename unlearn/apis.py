@@ -29,7 +29,7 @@ from .hooks import UnlearningCurveHook
 from .model import UnlearnModel
 from .registry import METHODS, TASKS, register_all_modules
 from .reports import markdown_table, plot_curves, render_report
-from .training import ORIGINAL, RETRAIN, obtain_model
+from .training import ORIGINAL, RETRAIN, cached_model_path, obtain_model
 
 DEFAULT_SEED = 2022  # the official code's seed (SPEC.md §1.4)
 
@@ -240,3 +240,25 @@ def _write_outputs(out: Path, cfg, task, method, forget_classes, forget_names, s
     }
     save_text(render_report(title=f'Unlearning {", ".join(forget_names)} with {cfg.method["type"]}',
                             table=table, facts=facts, notes=[]), out / 'report.md')
+
+
+def evaluate_checkpoint(cfg: Config, checkpoint: Path) -> tuple:
+    """Metrics of ``checkpoint`` on the config's forget request, next to the original and the oracle.
+
+    Returns ``(rows, columns)``: metrics per model and the task's report columns.
+
+    The reference models are evaluated only if they exist (the user's or the cached ones): evaluation
+    never trains anything. Without an original model there is no H-Mean.
+    """
+    request = build_request(cfg)
+    task, splits, forget_classes = request.task, request.splits, request.forget_classes
+    rows = {}
+    for kind, title in ((ORIGINAL, 'Original'), (RETRAIN, 'Retrain')):
+        path = Path(cfg.get(f'{kind}_checkpoint') or cached_model_path(kind, cfg, task, forget_classes))
+        if path.is_file():
+            network = load_weights(task.build_network(cfg.model), path)
+            rows[title] = _cached_evaluation(task, network, splits, path, forget_classes,
+                                             original=rows.get('Original'))
+    network = load_weights(task.build_network(cfg.model), checkpoint)
+    rows[Path(checkpoint).name] = task.evaluate(network, splits, original=rows.get('Original'))
+    return rows, task.report_columns()

@@ -66,6 +66,17 @@ def train_supervised(task: TaskAdapter, network: nn.Module, train_set, val_set, 
     return network
 
 
+def _plain(cfg_dict) -> dict:
+    return cfg_dict.to_dict() if hasattr(cfg_dict, 'to_dict') else dict(cfg_dict)
+
+
+def cached_model_path(kind: str, cfg, task: TaskAdapter, forget_classes: Sequence[int]) -> Path:
+    """Where the cache keeps the ``kind`` model of this config (whether or not it exists yet)."""
+    model_cfg = _plain(cfg.model)
+    key = model_key(kind, task, model_cfg, _plain(cfg.train_schedule), forget_classes)
+    return Path(cfg.checkpoint_dir) / f'{kind}-{model_cfg["type"]}-{key}.pth'
+
+
 def obtain_model(kind: str, cfg, task: TaskAdapter, splits: Splits, forget_classes: Sequence[int],
                  logger: MMLogger, launcher: str = 'none') -> ObtainedModel:
     """Load the user's checkpoint, or the cached one, or train it now and cache it (logged)."""
@@ -75,11 +86,10 @@ def obtain_model(kind: str, cfg, task: TaskAdapter, splits: Splits, forget_class
         load_weights(network, user_path)
         return ObtainedModel(network, Path(user_path), trained_now=False)
 
-    schedule = cfg.train_schedule.to_dict() if hasattr(cfg.train_schedule, 'to_dict') else dict(cfg.train_schedule)
-    model_cfg = cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else dict(cfg.model)
-    key = model_key(kind, task, model_cfg, schedule, forget_classes)
-    cache = Path(cfg.checkpoint_dir)
-    path = cache / f'{kind}-{model_cfg["type"]}-{key}.pth'
+    schedule, model_cfg = _plain(cfg.train_schedule), _plain(cfg.model)
+    path = cached_model_path(kind, cfg, task, forget_classes)
+    key = path.stem.rsplit('-', 1)[-1]
+    cache = path.parent
     if path.is_file():
         logger.info(f'Using the cached {kind} model {path}')
         load_weights(network, path)

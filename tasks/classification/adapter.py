@@ -138,6 +138,8 @@ class ClassificationTask(TaskAdapter):
             labels.append(target)
             if bar:
                 bar.update()
+        if bar:
+            bar.file.write('\n')
         network.train(was_training)
         return torch.cat(probs).numpy(), torch.cat(labels).numpy()
 

@@ -1,13 +1,26 @@
 """What every entry point does the same way: read a config with overrides, report user errors in one line."""
+import argparse
 import os
 import sys
 
 # albumentations asks the internet for updates on import; never do that from a run.
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 
-from mmengine.config import Config, DictAction  # noqa: E402,F401  (DictAction: for the tools' parsers)
+from mmengine.config import Config, DictAction  # noqa: E402
 
 from unlearn.errors import UnlearnError  # noqa: E402
+
+
+def config_parser(description: str, launcher: bool = True) -> argparse.ArgumentParser:
+    """The arguments every config-driven tool takes: the config, overrides and (optionally) a launcher."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('config', help='an experiment config, e.g. configs/cls/digits_forget_3.py')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={}, metavar='KEY=VALUE',
+                        help='override config entries, e.g. schedule.max_epochs=5')
+    if launcher:
+        parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+        parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser
 
 
 def load_config(path: str, options: dict, work_dir=None) -> Config:

@@ -6,13 +6,12 @@
 The original model and the retrain oracle are included when they exist (your checkpoints or the cache);
 nothing is trained. ``--out`` writes the metrics as JSON and refuses to overwrite an existing file.
 """
-import argparse
 import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tools._common import DictAction, load_config, run_cli  # noqa: E402
+from tools._common import config_parser, load_config, run_cli  # noqa: E402
 from unlearn.apis import evaluate_checkpoint  # noqa: E402
 from unlearn.checkpoint import save_json  # noqa: E402
 from unlearn.errors import UnlearnError  # noqa: E402
@@ -20,11 +19,9 @@ from unlearn.reports import markdown_table  # noqa: E402
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config')
+    parser = config_parser(__doc__.splitlines()[0], launcher=False)
     parser.add_argument('checkpoint')
     parser.add_argument('--out', help='write the metrics of all rows to this JSON file (must not exist)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={}, metavar='KEY=VALUE')
     return parser.parse_args()
 
 

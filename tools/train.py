@@ -7,29 +7,24 @@ Uses the config's train_schedule (SPEC.md §4.4 by default). The checkpoint is k
 model, recipe, seed and (for the oracle) the forget classes, so tools/unlearn.py finds and reuses it.
 Prints the checkpoint path; an existing one is reused, never overwritten.
 """
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tools._common import DictAction, load_config, run_cli  # noqa: E402
+from tools._common import config_parser, load_config, run_cli  # noqa: E402
 from unlearn.apis import prepare_models  # noqa: E402
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config')
+    parser = config_parser(__doc__.splitlines()[0])
     parser.add_argument('--retrain', action='store_true', help='train the retrain oracle on the remaining data')
     parser.add_argument('--work-dir', help='folder for the checkpoint cache (default: the config\'s checkpoint_dir)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={}, metavar='KEY=VALUE')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))  # the legacy torch.distributed.launch
     cfg = load_config(args.config, args.cfg_options)
     if args.work_dir:
         cfg.checkpoint_dir = args.work_dir

@@ -7,29 +7,23 @@
 Writes a new folder under the work dir: config.py, run.log, unlearned.pth, meta.json, metrics.json,
 report.md and plots/curves.png. The original model and the retrain oracle are trained once and cached.
 """
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tools._common import DictAction, load_config, run_cli  # noqa: E402
+from tools._common import config_parser, load_config, run_cli  # noqa: E402
 from unlearn.apis import run_unlearning  # noqa: E402
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', help='the experiment config, e.g. configs/cls/digits_forget_3.py')
+    parser = config_parser(__doc__.splitlines()[0])
     parser.add_argument('--work-dir', help='folder for run folders (default: the config\'s work_dir)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={}, metavar='KEY=VALUE',
-                        help='override config entries, e.g. schedule.max_epochs=5')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))  # the legacy torch.distributed.launch
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     run_dir = run_unlearning(cfg, launcher=args.launcher)
     print((run_dir / 'report.md').read_text())

@@ -119,3 +119,22 @@ def test_tools_test_evaluates_a_checkpoint_beside_the_references(first_run, digi
     assert '| unlearned.pth |' in stdout
     status, _, err = run_tool('test.py', *args)
     assert status == 2 and 'exists' in err, 'results are never overwritten'
+
+
+def test_pytorch_launcher_runs_two_processes_on_cpu(first_run, digits_cache, tmp_path):
+    """`--launcher pytorch` (torchrun, gloo on CPU): one run folder, written once by rank 0."""
+    import os
+    import subprocess
+    import sys
+    work_dir = tmp_path / 'ddp'
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    done = subprocess.run(
+        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port', '29561',
+         str(REPO / 'tools' / 'unlearn.py'), str(CONFIG), '--launcher', 'pytorch', '--work-dir', str(work_dir),
+         '--cfg-options', f'checkpoint_dir={digits_cache}', 'schedule.max_epochs=4'],
+        capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = list(work_dir.iterdir())
+    assert len(runs) == 1 and done.stdout.count('| DELETE |') == 1, 'rank 0 alone writes and reports'
+    m = _metrics(runs[0])
+    assert m['acc_ft'] < m['original']['acc_ft'] - 50

@@ -12,6 +12,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tools._common import config_parser, load_config, run_cli  # noqa: E402
+from mmengine.dist import is_main_process  # noqa: E402
+
 from unlearn.apis import run_unlearning  # noqa: E402
 
 
@@ -26,8 +28,9 @@ def main():
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))  # the legacy torch.distributed.launch
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     run_dir = run_unlearning(cfg, launcher=args.launcher)
-    print((run_dir / 'report.md').read_text())
-    print(f'Everything is in {run_dir}')
+    if is_main_process():
+        print((run_dir / 'report.md').read_text())
+        print(f'Everything is in {run_dir}')
 
 
 if __name__ == '__main__':

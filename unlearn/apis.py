@@ -16,18 +16,20 @@ from typing import Dict, List, Optional
 
 import torch
 from mmengine.config import Config
-from mmengine.dist import is_main_process
+from mmengine.dist import barrier, broadcast_object_list, is_main_process
 from mmengine.logging import MMLogger
 from torch.utils.data import Subset
 
 from .adapter import Splits, TaskAdapter
 from .checkpoint import load_weights, save_json, save_state_dict, save_text, sha256_file
-from .config import build_from, check_config, config_hash
-from .engine import mmengine_runner
+from .config import build_from, build_task, check_config, config_hash
+from .engine import init_distributed
 from .errors import UnlearnError
+from .driver import run_method
 from .hooks import UnlearningCurveHook
+from .methods.base import MethodData, UnlearningMethod
 from .model import UnlearnModel
-from .registry import METHODS, TASKS, register_all_modules
+from .registry import METHODS, register_all_modules
 from .reports import markdown_table, plot_curves, render_report
 from .training import ORIGINAL, RETRAIN, cached_model_path, obtain_model
 
@@ -88,6 +90,24 @@ def _cached_evaluation(task, network, splits, checkpoint: Path, forget_classes, 
     return metrics
 
 
+def build_method(cfg: Config) -> UnlearningMethod:
+    """The method of ``cfg``. Its own schedule settings (``method.schedule``, e.g. SCRUB's optimiser) are
+    merged over ``cfg.schedule`` first, so the run's config dump shows the schedule that actually ran."""
+    method_cfg = dict(cfg.method)
+    overrides = method_cfg.pop('schedule', None)
+    method = build_from(METHODS, method_cfg, 'method')
+    if overrides:
+        cfg.merge_from_dict(dict(schedule=overrides))
+    return method
+
+
+def method_data(method: UnlearningMethod, task: TaskAdapter, splits: Splits, cfg: Config, seed: int) -> MethodData:
+    """What ``method`` may read: the remaining data only if it declares ``uses_remain_data``."""
+    return MethodData(task, splits.train_forget, splits.train_remain if method.uses_remain_data else None,
+                      batch_size=cfg.schedule['batch_size'], seed=seed,
+                      new_network=lambda: task.build_network(cfg.model))
+
+
 @dataclass
 class ForgetRequest:
     """A validated forget request: the task, which classes, and the splits they induce."""
@@ -101,7 +121,7 @@ def build_request(cfg: Config) -> ForgetRequest:
     """Build and check everything a run reads; raises :class:`UnlearnError` on any bad input."""
     register_all_modules()
     check_config(cfg)
-    task = build_from(TASKS, cfg.task, 'task')
+    task = build_task(cfg)
     forget_classes = task.resolve_forget_classes(cfg.forget_classes)
     splits = task.build_splits(forget_classes)
     task.build_network(cfg.model)  # fails now on a bad model config
@@ -130,16 +150,26 @@ def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
     request = build_request(cfg)
     task, forget_classes, forget_names, splits = (request.task, request.forget_classes, request.forget_names,
                                                   request.splits)
-    method = build_from(METHODS, cfg.method, 'method')
+    method = build_method(cfg)
+    task.check_method(method)
+    method.check(task, task.build_network(cfg.model))
     seed = cfg.get('seed', DEFAULT_SEED)
     schedule = cfg.schedule
+    data = method_data(method, task, splits, cfg, seed)
+    phases = method.phases(data) if method.trains else []  # data a task cannot provide fails now
 
+    init_distributed(launcher)
     work_dir = Path(cfg.work_dir)
-    run_dir = _new_run_dir(work_dir, cfg.method['type'])
+    run_dir = [_new_run_dir(work_dir, cfg.method['type']) if is_main_process() else None]
+    broadcast_object_list(run_dir)  # every rank writes (rank 0 only) into the same folder
+    run_dir = run_dir[0]
     staging = work_dir / f'.{run_dir.name}.partial'
-    staging.mkdir(parents=True)
-    logger = MMLogger.get_instance(f'unlearn-{run_dir.name}', logger_name='unlearn',
-                                   log_file=str(staging / 'run.log'), log_level='INFO', file_mode='a')
+    if is_main_process():
+        staging.mkdir(parents=True)
+    barrier()
+    logger = MMLogger.get_instance(f'unlearn-{run_dir.name}', logger_name='unlearn', log_level='INFO',
+                                   log_file=str(staging / 'run.log') if is_main_process() else None,
+                                   file_mode='a')
     try:
         logger.info(f'Forgetting {forget_names} (indices {forget_classes}) with {method.describe()}; '
                     f'run folder {run_dir}')
@@ -156,13 +186,14 @@ def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
                                             original=original_metrics)
         timings['evaluate_reference_s'] = time.time() - started
 
-        # 3. Unlearning on the stock mmengine Runner.
+        # 3. Unlearning on the stock mmengine Runner (or a one-shot edit).
         student = copy.deepcopy(original.network)
         if schedule.get('freeze_classifier', False):
             freeze_classifier(student)
-        model = UnlearnModel(student, task, method, forget_classes, disable_bn=schedule.get('disable_bn', False))
+        model = UnlearnModel(student, task, method, forget_classes,
+                             disable_bn=schedule.get('disable_bn', False) and method.applies_disable_bn)
         curve_hook = None
-        if schedule.get('curve_interval', 1) > 0:
+        if schedule.get('curve_interval', 1) > 0 and method.trains:
             n = schedule.get('curve_samples', 256)
             curve_hook = UnlearningCurveHook(task, dict(
                 train_forget=_fixed_sample(splits.train_forget_eval, n, seed),
@@ -170,16 +201,8 @@ def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
                 train_remain=_fixed_sample(splits.train_remain_eval, n, seed),
                 test_remain=_fixed_sample(splits.test_remain, n, seed)), interval=schedule.get('curve_interval', 1))
         started = time.time()
-        method.setup(model)
-        if method.trains:
-            with mmengine_runner(
-                    model=model, log_file=staging / 'run.log', seed=seed, launcher=launcher,
-                    train_dataloader=task.dataloader(splits.train_forget, schedule['batch_size'], shuffle=True),
-                    max_epochs=schedule['max_epochs'], optim_wrapper=copy.deepcopy(schedule['optim_wrapper']),
-                    custom_hooks=[curve_hook] if curve_hook else [],
-                    log_interval=schedule.get('log_interval', 10)) as runner:
-                runner.train()
-        method.finalize(model)
+        run_method(model, method, data, schedule, log_file=staging / 'run.log', seed=seed, launcher=launcher,
+                   custom_hooks=[curve_hook] if curve_hook else [], phases=phases)
         timings['unlearn_s'] = time.time() - started
 
         started = time.time()
@@ -194,12 +217,15 @@ def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
         logger.error(f'Run failed; removing the unfinished folder {staging}')
         for handler in logger.handlers:
             handler.close()
-        shutil.rmtree(staging, ignore_errors=True)
+        if is_main_process():
+            shutil.rmtree(staging, ignore_errors=True)
         raise
     for handler in logger.handlers:
         handler.flush()
+    barrier()
     if is_main_process():
         os.replace(staging, run_dir)
+    barrier()  # the returned folder exists for every rank
     logger.info(f'Run written to {run_dir}')
     return run_dir
 
@@ -227,7 +253,7 @@ def _write_outputs(out: Path, cfg, task, method, forget_classes, forget_names, s
         save_json(curve_hook.history, out / 'curves.json')
         plot = plot_curves(curve_hook.history, out / 'plots' / 'curves.png',
                            f'{cfg.method["type"]} forgetting {", ".join(forget_names)}')
-    rows = {'Original': original_metrics, 'Retrain': oracle_metrics, cfg.method['type']: metrics}
+    rows = {'Original': original_metrics, 'Retrain': oracle_metrics, method.table_name: metrics}
     table = markdown_table(rows, task.report_columns())
     facts = {
         'forget classes': f'{forget_names} (indices {forget_classes})',
@@ -236,7 +262,8 @@ def _write_outputs(out: Path, cfg, task, method, forget_classes, forget_names, s
         if metrics.get('eval_train_augmented') else 'training images without augmentation',
         'MIA': 'SVC on the confidence feature (all five features in metrics.json: mia_all)',
         'unlearning wall time': f"{timings['unlearn_s']:.1f} s",
-        'curves': 'plots/curves.png' if plot else 'disabled (schedule.curve_interval = 0)',
+        'curves': 'plots/curves.png' if plot else 'disabled (schedule.curve_interval = 0)' if method.trains
+        else 'none (a one-shot weight edit has no epochs)',
     }
     save_text(render_report(title=f'Unlearning {", ".join(forget_names)} with {cfg.method["type"]}',
                             table=table, facts=facts, notes=[]), out / 'report.md')

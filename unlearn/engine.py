@@ -9,8 +9,35 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
 
-from mmengine.dist import is_main_process
+import torch
+from mmengine.dist import barrier, broadcast_object_list, init_dist, is_distributed, is_main_process
 from mmengine.runner import Runner
+
+
+def dist_backend() -> str:
+    """NCCL on GPUs, gloo on CPUs (so ``--launcher pytorch`` also runs, and is tested, on CPU)."""
+    return 'nccl' if torch.cuda.is_available() else 'gloo'
+
+
+def init_distributed(launcher: str) -> None:
+    """Start the process group before anything is written, so rank 0 alone can create the run folder.
+
+    mmengine's ``init_dist`` always selects a CUDA device; on CPU the gloo group is started directly from
+    the launcher's environment (``torchrun`` sets it), so the distributed path runs, and is tested, on CPU.
+    """
+    if launcher == 'none' or is_distributed():
+        return
+    if torch.cuda.is_available() or launcher != 'pytorch':
+        init_dist(launcher, backend=dist_backend())
+    else:
+        torch.distributed.init_process_group(backend='gloo')
+
+
+def _cpu_ddp_wrapper(launcher: str) -> Optional[dict]:
+    """mmengine's default DDP wrapper passes a CUDA ``device_ids``; a CPU module needs none."""
+    if launcher == 'none' or torch.cuda.is_available():
+        return None
+    return dict(model_wrapper_cfg=dict(type='MMDistributedDataParallel', broadcast_buffers=False, device_ids=None))
 
 
 @contextmanager
@@ -18,21 +45,29 @@ def mmengine_runner(*, model, log_file: Path, seed: int, launcher: str = 'none',
                     train_dataloader: dict, max_epochs: int, optim_wrapper: dict,
                     param_scheduler: Optional[dict] = None, val_dataloader: Optional[dict] = None,
                     val_evaluator=None, checkpoint_hook: Optional[dict] = None, custom_hooks=(),
-                    log_interval: int = 10, deterministic: bool = False) -> Iterator[Runner]:
+                    log_interval: int = 10, deterministic: bool = False,
+                    train_loop: Optional[dict] = None) -> Iterator[Runner]:
     """A stock mmengine Runner working in a scratch folder beside ``log_file``.
+
+    ``train_loop`` names a registered loop (``type`` plus its arguments) to use instead of the stock
+    ``EpochBasedTrainLoop``, e.g. a method that alternates passes over two datasets every epoch.
 
     When the block ends, the Runner's log is appended to ``log_file`` and its scratch folder (timestamped
     log dir, config dump, checkpoints) is removed, so a run folder holds only what the project writes.
     Anything needed from the scratch folder (e.g. the best checkpoint) must be read inside the block.
     """
-    scratch = Path(tempfile.mkdtemp(prefix='.runner-', dir=log_file.parent))
+    init_distributed(launcher)
+    scratch = [tempfile.mkdtemp(prefix='.runner-', dir=log_file.parent) if is_main_process() else None]
+    broadcast_object_list(scratch)  # one scratch folder for all ranks: rank 0's checkpoints are read by all
+    scratch = Path(scratch[0])
     validating = val_dataloader is not None
     runner = Runner(
         model=model,
         work_dir=str(scratch),
         experiment_name=scratch.name,
         train_dataloader=train_dataloader,
-        train_cfg=dict(by_epoch=True, max_epochs=max_epochs, val_interval=1 if validating else max_epochs + 1),
+        train_cfg=dict(train_loop or dict(by_epoch=True), max_epochs=max_epochs,
+                       val_interval=1 if validating else max_epochs + 1),
         optim_wrapper=optim_wrapper,
         param_scheduler=param_scheduler,
         val_dataloader=val_dataloader,
@@ -43,14 +78,17 @@ def mmengine_runner(*, model, log_file: Path, seed: int, launcher: str = 'none',
         visualizer=dict(type='Visualizer', vis_backends=[], name=scratch.name),
         randomness=dict(seed=seed, deterministic=deterministic),
         launcher=launcher,
-        env_cfg=dict(cudnn_benchmark=False, dist_cfg=dict(backend='nccl')),
+        env_cfg=dict(cudnn_benchmark=False, dist_cfg=dict(backend=dist_backend())),
         default_scope='mmengine',
+        cfg=_cpu_ddp_wrapper(launcher),
     )
     try:
         yield runner
+        barrier()
     finally:
         runner_log = Path(runner.log_dir) / f'{runner.timestamp}.log'
         if is_main_process() and runner_log.is_file():
             with open(log_file, 'a') as out:
                 out.write(runner_log.read_text())
-        shutil.rmtree(scratch, ignore_errors=True)
+        if is_main_process():
+            shutil.rmtree(scratch, ignore_errors=True)

@@ -61,6 +61,7 @@ def train_supervised(task: TaskAdapter, network: nn.Module, train_set, val_set, 
                              save_last=False, save_optimizer=False, save_param_scheduler=False),
         log_interval=schedule.get('log_interval', 50)) as runner:
         runner.train()
+        barrier()  # rank 0 writes the best checkpoint; every rank reads it
         state = load_state_dict(runner.message_hub.get_info('best_ckpt'))
     network.load_state_dict({k[len('network.'):]: v for k, v in state.items() if k.startswith('network.')})
     return network

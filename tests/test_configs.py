@@ -1,0 +1,28 @@
+"""Every shipped config resolves its _base_ chain, passes the config check and builds its model and method."""
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+
+from conftest import REPO
+from unlearn.config import build_from, check_config
+from unlearn.registry import METHODS, MODELS
+
+CLS_CONFIGS = sorted((REPO / 'configs' / 'cls').glob('*.py'))
+
+
+@pytest.mark.parametrize('path', CLS_CONFIGS, ids=lambda p: p.stem)
+def test_classification_config_builds(path: Path):
+    cfg = Config.fromfile(str(path))
+    check_config(cfg)
+    assert cfg.forget_classes, 'forget classes are always explicit'
+    assert cfg.work_dir.endswith(path.stem), 'each experiment writes to its own folder'
+    build_from(MODELS, dict(cfg.model, num_classes=10), 'model')
+    build_from(METHODS, cfg.method, 'method')
+
+
+def test_leaf_config_overrides_only_what_differs():
+    cfg = Config.fromfile(str(REPO / 'configs' / 'cls' / 'cifar10_forget_deer.py'))
+    assert cfg.schedule.optim_wrapper.optimizer == dict(type='SGD', lr=1e-4, momentum=0.9, weight_decay=0.0)
+    assert cfg.train_schedule.max_epochs == 150 and cfg.train_schedule.param_scheduler.step_size == 40
+    assert cfg.task.dataset.image_size == 224 and cfg.model.stem == 'imagenet'

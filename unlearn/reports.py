@@ -33,6 +33,7 @@ def plot_curves(history: List[dict], path: Path, title: str) -> Optional[Path]:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     epochs = [h['epoch'] for h in history]
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
@@ -41,6 +42,7 @@ def plot_curves(history: List[dict], path: Path, title: str) -> Optional[Path]:
     for split in (k for k in history[0] if k != 'epoch'):
         color, dash = styles.get(split, (None, '-'))
         ax.plot(epochs, [h[split] for h in history], dash, color=color, marker='o', ms=3, label=split)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel('unlearning epoch')
     ax.set_ylabel('accuracy (%) on a fixed sample')
     ax.set_ylim(-2, 102)

@@ -6,7 +6,7 @@ core see tensors only.
 """
 import difflib
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from torch import Tensor, nn
 from torch.utils.data import Dataset
@@ -110,6 +110,28 @@ class TaskAdapter:
 
     def supervised_loss(self, network: nn.Module, batch) -> Tensor:
         raise NotImplementedError
+
+    # --- what some baselines need; a task without it says so in one line, before any training ------
+    def pixel_normalization(self) -> Tuple[Sequence[float], Sequence[float]]:
+        """Per-channel ``(mean, std)`` that turn [0, 1] pixels into the network's inputs.
+
+        Attacks bounded in pixel space (Boundary Shrink's FGSM, L2UL's PGD) undo it with the dataset's own
+        statistics; a task whose inputs are not normalised images has none.
+        """
+        raise UnlearnError(f'the {type(self).__name__} task has no images in pixel space behind a per-channel '
+                           'normalisation')
+
+    def images(self, batch) -> Tensor:
+        """The normalised images ``[N, C, H, W]`` of a batch (tasks that have :meth:`pixel_normalization`)."""
+        raise NotImplementedError
+
+    def with_images(self, batch, images: Tensor):
+        """The same batch with other images in it (e.g. adversarial ones)."""
+        raise NotImplementedError
+
+    def relabel(self, dataset: Dataset, relabel: Callable[[int, Any], Any]) -> Dataset:
+        """``dataset`` with item ``i``'s label ``y`` replaced by ``relabel(i, y)`` (fixed random labels)."""
+        raise UnlearnError(f'the {type(self).__name__} task cannot replace the labels of its samples')
 
     def predict_for_metric(self, network: nn.Module, batch) -> list:
         """Outputs for the mmengine metric that selects the best original/retrain checkpoint."""

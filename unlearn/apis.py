@@ -152,11 +152,14 @@ def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
                                                   request.splits)
     method = build_method(cfg)
     task.check_method(method)
-    method.check(task, task.build_network(cfg.model))
     seed = cfg.get('seed', DEFAULT_SEED)
     schedule = cfg.schedule
     data = method_data(method, task, splits, cfg, seed)
-    phases = method.phases(data) if method.trains else []  # data a task cannot provide fails now
+    try:  # what the method needs from the network and the data, before anything is trained
+        method.check(task, task.build_network(cfg.model))
+        phases = method.phases(data) if method.trains else []
+    except UnlearnError as e:
+        raise UnlearnError(f"method '{cfg.method['type']}' cannot run here: {e}") from e
 
     init_distributed(launcher)
     work_dir = Path(cfg.work_dir)
@@ -170,6 +173,7 @@ def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
     logger = MMLogger.get_instance(f'unlearn-{run_dir.name}', logger_name='unlearn', log_level='INFO',
                                    log_file=str(staging / 'run.log') if is_main_process() else None,
                                    file_mode='a')
+    data.logger = logger
     try:
         logger.info(f'Forgetting {forget_names} (indices {forget_classes}) with {method.describe()}; '
                     f'run folder {run_dir}')

@@ -1,5 +1,8 @@
 """The DELETE loss: distil the frozen teacher with the forgotten logits masked out of its softmax.
 
+Also the two losses the baselines share (cross-entropy and distillation over valid positions), so every
+method, DELETE included, averages per-pixel losses the same way.
+
 Task-agnostic: it sees logits and boolean masks only. Classification passes ``[N, K]`` logits and erases
 each sample's own label; segmentation passes ``[N, K, H, W]`` and erases the forget classes' channels at
 every pixel; backdoor defense erases the attack's target on triggered inputs.
@@ -84,6 +87,11 @@ def delete_loss(student_logits: Tensor,
     log_q = F.log_softmax(_at_least_fp32(student_logits), dim=class_dim)
     # xlogy gives 0 where p == 0 (erased classes), as KLDivLoss does; -inf * 0 never appears.
     per_position = (torch.xlogy(target, target) - target * log_q).sum(dim=class_dim)
+    return mean_over_valid(per_position, valid_mask)
+
+
+def mean_over_valid(per_position: Tensor, valid_mask: Optional[Tensor] = None) -> Tensor:
+    """Average of a per-position loss ``[N, *spatial]`` over the valid positions (all if ``valid_mask`` is None)."""
     if valid_mask is None:
         return per_position.mean()
     valid_mask = valid_mask.to(torch.bool).expand_as(per_position)
@@ -92,3 +100,23 @@ def delete_loss(student_logits: Tensor,
         # No valid position (e.g. a crop of only void pixels): contribute nothing but keep the graph.
         return (per_position * 0.0).sum()
     return per_position.masked_fill(~valid_mask, 0.0).sum() / n_valid
+
+
+def cross_entropy(logits: Tensor, targets: Tensor, valid_mask: Optional[Tensor] = None) -> Tensor:
+    """Cross-entropy of ``[N, K, *spatial]`` logits to class indices ``[N, *spatial]``, averaged over valid
+    positions (for ``[N, K]`` exactly ``F.cross_entropy``). Invalid positions may hold any value (e.g. 255)."""
+    if valid_mask is not None:
+        targets = targets.masked_fill(~valid_mask.to(torch.bool).expand_as(targets), 0)
+    return mean_over_valid(F.cross_entropy(_at_least_fp32(logits), targets, reduction='none'), valid_mask)
+
+
+def distill_kl(student_logits: Tensor, teacher_logits: Tensor, temperature: float = 1.0,
+               valid_mask: Optional[Tensor] = None) -> Tensor:
+    """Knowledge distillation ``KL(softmax(t / T) || softmax(s / T))``, summed over classes (dim 1) and
+    averaged over valid positions: PyTorch's ``kl_div(..., reduction='batchmean')`` for ``[N, K]``.
+
+    No ``T**2`` factor: Bad Teacher has none and SCRUB multiplies it in itself (SPEC.md §3.8, §3.11).
+    """
+    p = F.softmax(_at_least_fp32(teacher_logits.detach()) / temperature, dim=1)
+    log_q = F.log_softmax(_at_least_fp32(student_logits) / temperature, dim=1)
+    return mean_over_valid((torch.xlogy(p, p) - p * log_q).sum(dim=1), valid_mask)

@@ -41,11 +41,22 @@ class UnlearnModel(BaseModel):
         self.teacher: Optional[nn.Module] = None
         if method.needs_teacher:
             self.teacher = copy.deepcopy(student).eval().requires_grad_(False)
+        #: Other frozen networks a method keeps beside the student (e.g. Bad Teacher's random teacher).
+        self.frozen = nn.ModuleDict()
+        #: The pass being trained, set by the loop for methods with several passes an epoch (SCRUB, SalUn).
+        self.phase = 'forget'
+
+    def add_frozen(self, name: str, network: nn.Module) -> nn.Module:
+        """Keep ``network`` frozen beside the student: on its device, in eval mode, never trained or saved."""
+        device = next(self.student.parameters()).device
+        self.frozen[name] = network.to(device).eval().requires_grad_(False)
+        return self.frozen[name]
 
     def train(self, mode: bool = True) -> 'UnlearnModel':
         super().train(mode)
-        if self.teacher is not None:
-            self.teacher.eval()
+        for frozen in (self.teacher, *self.frozen.values()):
+            if frozen is not None:
+                frozen.eval()
         if mode and self.disable_bn:
             for module in self.student.modules():
                 if isinstance(module, nn.modules.batchnorm._BatchNorm):

@@ -1,6 +1,6 @@
 """Classification as an unlearning task: image logits ``[N, K]``, forget = every image of a class."""
 import copy
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -28,6 +28,20 @@ class TopOneAccuracy(BaseMetric):
     def compute_metrics(self, results: list) -> Dict[str, float]:
         pred, target = zip(*results)
         return dict(accuracy=accuracy(np.array(pred), np.array(target)))
+
+
+class Relabelled(Dataset):
+    """Items ``(image, relabel(i, label))`` of an ``(image, label)`` dataset, e.g. fixed random labels."""
+
+    def __init__(self, dataset: Dataset, relabel: Callable[[int, int], int]):
+        self.dataset, self.relabel = dataset, relabel
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> tuple:
+        image, label = self.dataset[index]
+        return image, int(self.relabel(index, label))
 
 
 def _indices_of(targets: Sequence[int], classes: Sequence[int], keep: bool) -> List[int]:
@@ -115,6 +129,18 @@ class ClassificationTask(TaskAdapter):
 
     def supervised_loss(self, network: nn.Module, batch) -> Tensor:
         return F.cross_entropy(network(batch[0]), batch[1])
+
+    def pixel_normalization(self) -> tuple:
+        return self.data.mean, self.data.std
+
+    def images(self, batch) -> Tensor:
+        return batch[0]
+
+    def with_images(self, batch, images: Tensor) -> list:
+        return [images, *batch[1:]]
+
+    def relabel(self, dataset: Dataset, relabel: Callable[[int, int], int]) -> Dataset:
+        return Relabelled(dataset, relabel)
 
     def predict_for_metric(self, network: nn.Module, batch) -> list:
         pred = network(batch[0]).argmax(1)

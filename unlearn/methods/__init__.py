@@ -1,5 +1,5 @@
 """Unlearning methods, one module each, registered in ``METHODS``."""
-from .base import UnlearningMethod
+from .base import MethodData, Phase, UnlearningMethod
 from .delete import DELETE
 
-__all__ = ['UnlearningMethod', 'DELETE']
+__all__ = ['UnlearningMethod', 'MethodData', 'Phase', 'DELETE']

@@ -3,37 +3,157 @@
 A method is registered in :data:`unlearn.registry.METHODS` and built from ``method = dict(type=...)``.
 It never opens a batch itself: it asks the task adapter for logits, labels and erase masks, so the
 same method runs on classification logits, face-ID logits and segmentation maps.
-"""
-from typing import TYPE_CHECKING, Dict, Sequence
 
-from torch import Tensor
+A run calls, in order (see :func:`unlearn.driver.run_method`):
+
+1. ``check(task, network)`` before anything is trained: a method that cannot apply says so in one line;
+2. ``phases(data)``: what each training epoch iterates (default: one pass over the forget data);
+3. ``setup(model, data)``: e.g. a saliency mask, a widened classifier, a second frozen network;
+4. the training loop over the phases with ``loss(model, batch)`` and the method's ``hooks()`` — or, for
+   one-shot weight edits (``trains = False``), ``edit(model, data)`` instead;
+5. ``finalize(model)``: e.g. pruning Boundary Expand's extra class.
+"""
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Sequence
+
+import torch
+from mmengine.logging import MMLogger
+from mmengine.registry import FUNCTIONS
+from mmengine.utils import ProgressBar
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset
 
 if TYPE_CHECKING:  # pragma: no cover
     from unlearn.model import UnlearnModel
 
 
-class UnlearningMethod:
-    """Base class. Subclasses set the class attributes and implement :meth:`loss`.
+@dataclass
+class Phase:
+    """One pass of every training epoch over a dataset.
 
-    Class attributes:
-        uses_remain_data: reads the remaining training data (the paper's grey rows). Forget-only
-            methods are given no remain loader at all, so they cannot read it by accident.
+    Attributes:
+        name: what the method's ``loss`` reads in ``model.phase`` to know which step it is taking.
+        dataset: the data of the pass (with the training transform).
+        epochs: run the pass only in the first ``epochs`` epochs (SCRUB's max steps); None: in every epoch.
+    """
+    name: str
+    dataset: Dataset
+    epochs: Optional[int] = None
+
+
+class MethodData:
+    """The data a method may read, and the one way to iterate it: the task's own dataloaders.
+
+    The pipeline builds it from the method: ``remain`` is given only to methods whose
+    ``uses_remain_data`` is True, so a forget-only method cannot read remaining data even by mistake.
+
+    Args:
+        task: the task adapter.
+        forget: the forget training data (training transform).
+        remain: the remaining training data, or None for forget-only methods.
+        batch_size: the schedule's batch size.
+        seed: the run's seed (fixed random draws of a method derive from it).
+        new_network: builds a freshly initialised network of the model's architecture (Bad Teacher).
+        logger: where a method reports (the run's log); None: mmengine's current logger.
+    """
+
+    def __init__(self, task, forget: Dataset, remain: Optional[Dataset], batch_size: int, seed: int,
+                 new_network: Optional[Callable[[], nn.Module]] = None, logger: Optional[MMLogger] = None):
+        self.task = task
+        self.forget = forget
+        self._remain = remain
+        self.batch_size = batch_size
+        self.seed = seed
+        self._new_network = new_network
+        self.logger = logger
+
+    @property
+    def remain(self) -> Dataset:
+        if self._remain is None:
+            raise RuntimeError('a forget-only method (uses_remain_data = False) is given no remaining data')
+        return self._remain
+
+    def new_network(self) -> nn.Module:
+        if self._new_network is None:
+            raise RuntimeError('this MethodData was built without a network builder')
+        return self._new_network()
+
+    def log(self, message: str) -> None:
+        (self.logger or MMLogger.get_current_instance()).info(message)
+
+    def generator(self, purpose: str) -> torch.Generator:
+        """A CPU generator seeded by the run's seed and ``purpose``: each fixed random draw is reproducible
+        and independent of what else consumed random numbers before it."""
+        return torch.Generator().manual_seed(self.seed + sum(map(ord, purpose)))
+
+    def batches(self, model: 'UnlearnModel', dataset: Dataset, batch_size: Optional[int] = None,
+                shuffle: bool = False, desc: str = '') -> Iterator:
+        """Batches of ``dataset`` on the model's device, for passes outside the training loop (a saliency
+        mask, a Fisher estimate, an influence step). Every rank reads the whole dataset, so a distributed
+        run computes the same edit everywhere. A progress bar is shown when ``desc`` is given."""
+        cfg = self.task.dataloader(dataset, batch_size or self.batch_size, shuffle)  # workers, collation
+        loader = DataLoader(dataset, batch_size=cfg['batch_size'], shuffle=shuffle,
+                            num_workers=cfg.get('num_workers', 0), collate_fn=_collate_fn(cfg),
+                            generator=self.generator(desc or 'batches'))
+        if desc:
+            self.log(f'{desc}: {len(dataset)} samples')
+        bar = ProgressBar(len(loader)) if desc else None
+        for batch in loader:
+            yield model.data_preprocessor(batch, False)
+            if bar:
+                bar.update()
+
+
+def _collate_fn(loader_cfg: dict) -> Callable:
+    collate = dict(loader_cfg.get('collate_fn', dict(type='pseudo_collate')))
+    return FUNCTIONS.get(collate.pop('type'))
+
+
+class UnlearningMethod:
+    """Base class. Subclasses set the class attributes and implement :meth:`loss` (or :meth:`edit`).
+
+    Class attributes (a subclass may set them per instance, e.g. from a ``use_remain_data`` option):
+        uses_remain_data: reads the remaining training data (the paper's grey rows; tables mark it "(R)").
+            Forget-only methods are given no remaining data at all, so they cannot read it by accident.
         needs_teacher: the wrapper keeps a frozen copy of the original model as ``model.teacher``.
         trains: False for one-shot weight edits, which skip the training loop.
+        applies_disable_bn: ``schedule.disable_bn`` holds for this method (SPEC.md §1.5: not for Finetune).
     """
     uses_remain_data: bool = False
     needs_teacher: bool = False
     trains: bool = True
+    applies_disable_bn: bool = True
 
-    def setup(self, model: 'UnlearnModel') -> None:
-        """Called once before training (e.g. draw fixed random labels, compute a saliency mask)."""
+    def check(self, task, network: nn.Module) -> None:
+        """Raise :class:`UnlearnError` if the method cannot apply to this task or network (before training)."""
+
+    def phases(self, data: MethodData) -> List[Phase]:
+        """What each training epoch iterates, in order. Called before any training, so data a task
+        cannot provide (e.g. relabelled samples) fails early."""
+        return [Phase('forget', data.forget)]
+
+    def setup(self, model: 'UnlearnModel', data: MethodData) -> None:
+        """Called once before training or editing (e.g. a saliency mask, a widened classifier)."""
 
     def loss(self, model: 'UnlearnModel', batch: Sequence) -> Dict[str, Tensor]:
-        """One training step's losses on a forget batch; summed by mmengine's ``parse_losses``."""
+        """One training step's losses on a batch of ``model.phase``; summed by mmengine's ``parse_losses``."""
         raise NotImplementedError(f'{type(self).__name__} does not define a training loss')
+
+    def hooks(self) -> list:
+        """mmengine hooks the training loop needs (e.g. SalUn's guard of its frozen weights)."""
+        return []
+
+    def edit(self, model: 'UnlearnModel', data: MethodData) -> None:
+        """The one-shot weight edit of a method that does not train (``trains = False``)."""
+        raise NotImplementedError(f'{type(self).__name__} does not define a weight edit')
 
     def finalize(self, model: 'UnlearnModel') -> None:
         """Called once after training (e.g. prune Boundary Expand's extra class)."""
+
+    @property
+    def table_name(self) -> str:
+        """The method's row in tables: "(R)" marks methods that read remaining data (the paper's grey rows)."""
+        return type(self).__name__ + (' (R)' if self.uses_remain_data else '')
 
     def describe(self) -> str:
         data = 'forget + remain data' if self.uses_remain_data else 'forget data only'

@@ -1,5 +1,12 @@
 """Unlearning methods, one module each, registered in ``METHODS``."""
 from .base import MethodData, Phase, UnlearningMethod
+from .boundary_expand import BoundaryExpand
+from .boundary_shrink import BoundaryShrink
 from .delete import DELETE
+from .finetune import Finetune
+from .l2ul import L2UL
+from .negative_gradient import NegativeGradient
+from .random_label import RandomLabel
 
-__all__ = ['UnlearningMethod', 'MethodData', 'Phase', 'DELETE']
+__all__ = ['UnlearningMethod', 'MethodData', 'Phase', 'DELETE', 'RandomLabel', 'NegativeGradient', 'Finetune',
+           'BoundaryShrink', 'BoundaryExpand', 'L2UL']

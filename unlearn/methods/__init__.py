@@ -7,6 +7,7 @@ from .finetune import Finetune
 from .l2ul import L2UL
 from .negative_gradient import NegativeGradient
 from .random_label import RandomLabel
+from .salun import SalUn
 
 __all__ = ['UnlearningMethod', 'MethodData', 'Phase', 'DELETE', 'RandomLabel', 'NegativeGradient', 'Finetune',
-           'BoundaryShrink', 'BoundaryExpand', 'L2UL']
+           'BoundaryShrink', 'BoundaryExpand', 'L2UL', 'SalUn']

@@ -1,4 +1,5 @@
 """Unlearning methods, one module each, registered in ``METHODS``."""
+from .bad_teacher import BadTeacher
 from .base import MethodData, Phase, UnlearningMethod
 from .boundary_expand import BoundaryExpand
 from .boundary_shrink import BoundaryShrink
@@ -8,6 +9,7 @@ from .l2ul import L2UL
 from .negative_gradient import NegativeGradient
 from .random_label import RandomLabel
 from .salun import SalUn
+from .scrub import SCRUB
 
 __all__ = ['UnlearningMethod', 'MethodData', 'Phase', 'DELETE', 'RandomLabel', 'NegativeGradient', 'Finetune',
-           'BoundaryShrink', 'BoundaryExpand', 'L2UL', 'SalUn']
+           'BoundaryShrink', 'BoundaryExpand', 'L2UL', 'SalUn', 'BadTeacher', 'SCRUB']

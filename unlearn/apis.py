@@ -170,7 +170,8 @@ def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
     if is_main_process():
         staging.mkdir(parents=True)
     barrier()
-    logger = MMLogger.get_instance(f'unlearn-{run_dir.name}', logger_name='unlearn', log_level='INFO',
+    # Named by the full path: two work dirs can hold runs of the same name started in the same second.
+    logger = MMLogger.get_instance(f'unlearn-{run_dir}', logger_name='unlearn', log_level='INFO',
                                    log_file=str(staging / 'run.log') if is_main_process() else None,
                                    file_mode='a')
     data.logger = logger

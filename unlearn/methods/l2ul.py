@@ -22,7 +22,7 @@ ATTACK_SPACES = ('normalized', 'pixel')
 
 @METHODS.register_module()
 class L2UL(UnlearningMethod):
-    """Learn to Unlearn (Cha et al., AAAI 2024, https://arxiv.org/abs/2305.07512; the official ``l2ul_adv`` /
+    """Learn to Unlearn (Cha et al., AAAI 2024, https://arxiv.org/abs/2301.11578; the official ``l2ul_adv`` /
     ``l2ul_imp``, SPEC.md §3.7).
 
     Forget data only; needs images in pixel space (a classification task). Per forget batch: random target

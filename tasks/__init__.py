@@ -1,2 +1,2 @@
 """Tasks: each package maps one task onto the class dimension and registers its models, data and adapter."""
-from . import classification  # noqa: F401
+from . import classification, segmentation  # noqa: F401

@@ -28,6 +28,16 @@ def test_mmseg_imports_and_a_compiled_op_fails_only_when_called():
         nms(torch.zeros(1, 4), torch.zeros(1), 0.5)
 
 
+def test_shim_is_installed_before_mmseg_by_the_segmentation_package():
+    result = _python("""
+        import tasks.segmentation, sys
+        from unlearn.compat.mmcv_shim import StandInExtension
+        assert isinstance(sys.modules['mmcv._ext'], StandInExtension)
+        assert 'mmseg.models' in sys.modules
+    """)
+    assert result.returncode == 0, result.stderr
+
+
 def test_a_real_compiled_mmcv_is_left_alone(tmp_path):
     """With a real ``mmcv/_ext`` importable, nothing is registered and the real module is what mmcv loads."""
     (tmp_path / '_ext.py').write_text('REAL = True\n')

@@ -37,6 +37,9 @@ class TaskAdapter:
     """Base class of task adapters; subclasses fill in the data, network and per-batch mappings."""
 
     class_names: List[str]
+    #: Top-level config keys the task reads besides ``task`` (e.g. mmseg's ``train_dataloader``), with what
+    #: they are: the config check accepts them and they are passed to the adapter's constructor.
+    config_keys: Dict[str, str] = {}
 
     @property
     def num_classes(self) -> int:
@@ -88,6 +91,14 @@ class TaskAdapter:
 
     def build_splits(self, forget_classes: Sequence[int]) -> Splits:
         raise NotImplementedError
+
+    def data_preprocessor(self, network: nn.Module) -> Optional[nn.Module]:
+        """What turns a collated batch into the network's input on the device, once per training step
+        (mmengine's ``data_preprocessor``; e.g. mmseg's normalise-and-pad). None: only move it to the device."""
+        return None
+
+    def check_method(self, method) -> None:
+        """Raise :class:`UnlearnError` if ``method`` is not defined for this task (default: all are)."""
 
     def dataloader(self, dataset: Dataset, batch_size: int, shuffle: bool) -> dict:
         """An mmengine dataloader config (DefaultSampler, so ``--launcher pytorch`` shards it)."""
@@ -153,3 +164,7 @@ class TaskAdapter:
     def report_columns(self) -> List[str]:
         """Metric keys shown, in order, in the report's paper-style table."""
         raise NotImplementedError
+
+    def report_facts(self, metrics: Dict[str, Any]) -> Dict[str, str]:
+        """How the table's numbers were measured, one line each, shown under it in ``report.md``."""
+        return {}

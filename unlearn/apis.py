@@ -263,9 +263,7 @@ def _write_outputs(out: Path, cfg, task, method, forget_classes, forget_names, s
     facts = {
         'forget classes': f'{forget_names} (indices {forget_classes})',
         'method': method.describe(),
-        'Acc_f / Acc_r / MIA measured on': 'augmented training images (as the official code)'
-        if metrics.get('eval_train_augmented') else 'training images without augmentation',
-        'MIA': 'SVC on the confidence feature (all five features in metrics.json: mia_all)',
+        **task.report_facts(metrics),
         'unlearning wall time': f"{timings['unlearn_s']:.1f} s",
         'curves': 'plots/curves.png' if plot else 'disabled (schedule.curve_interval = 0)' if method.trains
         else 'none (a one-shot weight edit has no epochs)',

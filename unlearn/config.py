@@ -2,12 +2,13 @@
 import difflib
 import hashlib
 import re
-from typing import Any, Optional
+from typing import Any, Optional, Set
 
 from mmengine.config import Config
 from mmengine.registry import Registry
 
 from .errors import UnlearnError
+from .registry import TASKS
 
 #: Top-level keys a run config may have (anything else is almost surely a typo).
 KNOWN_KEYS = {
@@ -26,15 +27,46 @@ KNOWN_KEYS = {
 REQUIRED_KEYS = ('task', 'model', 'forget_classes', 'method', 'schedule', 'train_schedule')
 
 
+def _task_class(cfg: Config) -> Optional[type]:
+    task = cfg.get('task')
+    return TASKS.module_dict.get(task.get('type')) if isinstance(task, dict) else None
+
+
+def keys_from_package_bases(filename: Optional[str]) -> Set[str]:
+    """Top-level keys that ``_base_`` files of installed packages (``mmseg::...``) define.
+
+    They are that package's runtime (``train_dataloader``, ``default_hooks``, ``crop_size``, ...): a config
+    that inherits them is not misspelling anything. Local ``_base_`` files are followed to find such bases.
+    """
+    if not filename or not filename.endswith('.py'):
+        return set()
+    keys: Set[str] = set()
+    for base in Config._get_base_files(filename):
+        path, package = Config._get_cfg_path(base, filename)
+        keys |= set(Config.fromfile(path).keys()) if package else keys_from_package_bases(path)
+    return keys
+
+
 def check_config(cfg: Config) -> None:
-    for key in cfg.keys():
-        if key not in KNOWN_KEYS:
-            close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f'known keys: {sorted(KNOWN_KEYS)}'
-            raise UnlearnError(f"unknown config key '{key}' ({hint})")
+    """Every top-level key must be ours, the task's (``TaskAdapter.config_keys``) or a package base's."""
+    task_keys = getattr(_task_class(cfg), 'config_keys', {})
+    known = {**KNOWN_KEYS, **task_keys}
+    unknown = [key for key in cfg.keys() if key not in known]
+    if unknown:
+        unknown = sorted(set(unknown) - keys_from_package_bases(cfg.filename))
+    for key in unknown:
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f'known keys: {sorted(known)}'
+        raise UnlearnError(f"unknown config key '{key}' ({hint})")
     missing = [k for k in REQUIRED_KEYS if k not in cfg]
     if missing:
         raise UnlearnError(f'config is missing {missing}; inherit them from configs/_base_ (see README)')
+
+
+def build_task(cfg: Config):
+    """The task adapter, given the top-level keys it declares in ``config_keys`` (e.g. mmseg's dataloaders)."""
+    task_keys = getattr(_task_class(cfg), 'config_keys', {})
+    return build_from(TASKS, cfg.task, 'task', default_args={k: cfg[k] for k in task_keys if k in cfg})
 
 
 def build_from(registry: Registry, cfg: dict, what: str, default_args: Optional[dict] = None) -> Any:

@@ -32,7 +32,7 @@ class UnlearnModel(BaseModel):
 
     def __init__(self, student: nn.Module, task, method, forget_classes: Sequence[int],
                  disable_bn: bool = False):
-        super().__init__()
+        super().__init__(data_preprocessor=task.data_preprocessor(student))
         self.student = student
         self.task = task
         self.method = method
@@ -78,7 +78,7 @@ class SupervisedModel(BaseModel):
     """Standard supervised training of a task's network (the original model and the retrain oracle)."""
 
     def __init__(self, network: nn.Module, task):
-        super().__init__()
+        super().__init__(data_preprocessor=task.data_preprocessor(network))
         self.network = network
         self.task = task
 

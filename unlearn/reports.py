@@ -3,7 +3,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 COLUMN_TITLES = dict(acc_f='Acc_f ↓', acc_r='Acc_r ↑', acc_ft='Acc_ft ↓', acc_rt='Acc_rt ↑',
-                     h_mean='H-Mean ↑', mia='MIA ↓')
+                     h_mean='H-Mean ↑', mia='MIA ↓', iou_forget='IoU_f ↓', miou_remain='mIoU_r ↑',
+                     forget_to_background='→ background %')
 
 
 def _cell(value) -> str:

@@ -14,6 +14,7 @@ from typing import Optional, Sequence
 
 from mmengine.dist import barrier, is_main_process
 from mmengine.logging import MMLogger
+from mmengine.runner import set_random_seed
 from torch import nn
 
 from .adapter import Splits, TaskAdapter
@@ -81,6 +82,7 @@ def cached_model_path(kind: str, cfg, task: TaskAdapter, forget_classes: Sequenc
 def obtain_model(kind: str, cfg, task: TaskAdapter, splits: Splits, forget_classes: Sequence[int],
                  logger: MMLogger, launcher: str = 'none') -> ObtainedModel:
     """Load the user's checkpoint, or the cached one, or train it now and cache it (logged)."""
+    set_random_seed(cfg.train_schedule['seed'])  # so the initial weights, too, follow from the cache key
     network = task.build_network(cfg.model)
     user_path = cfg.get(f'{kind}_checkpoint')
     if user_path:

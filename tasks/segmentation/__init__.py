@@ -1,0 +1,11 @@
+"""Semantic segmentation on mmsegmentation (SPEC.md §5.3): mmseg's models, data and IoUMetric as they are."""
+from unlearn.compat import install_mmcv_shim
+
+install_mmcv_shim()  # before mmseg: it imports mmcv.ops, whose compiled part mmcv-lite lacks
+
+from mmseg.utils import register_all_modules as _register_mmseg  # noqa: E402
+
+_register_mmseg(init_default_scope=False)
+
+from . import synthetic  # noqa: E402,F401  (registers SyntheticVOCDataset in mmseg's DATASETS)
+from . import adapter  # noqa: E402,F401

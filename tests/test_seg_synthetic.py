@@ -1,0 +1,50 @@
+"""End to end on the segmentation default: the real CLI on the synthetic VOC and issue #4's outcome."""
+import json
+
+import pytest
+
+from conftest import REPO, run_tool
+
+CONFIG = REPO / 'configs' / 'seg' / 'synthetic_forget_dog.py'
+
+
+@pytest.fixture(scope='module')
+def seg_run(tmp_path_factory):
+    """One run of ``tools/unlearn.py configs/seg/synthetic_forget_dog.py``: data, original and oracle from scratch."""
+    root = tmp_path_factory.mktemp('seg')
+    status, stdout, stderr = run_tool(
+        'unlearn.py', CONFIG, '--work-dir', root / 'runs', '--cfg-options', f'checkpoint_dir={root / "ckpt"}',
+        f'train_dataloader.dataset.data_root={root / "voc"}', f'val_dataloader.dataset.data_root={root / "voc"}')
+    assert status == 0, stderr
+    (run_dir,) = list((root / 'runs').iterdir())
+    return run_dir, stdout
+
+
+def test_delete_forgets_dog_and_keeps_the_rest(seg_run):
+    run_dir, stdout = seg_run
+    m = json.loads((run_dir / 'metrics.json').read_text())
+    original, oracle = m['original'], m['retrain']
+    assert original['iou_forget'] >= 50, 'the original model must segment dogs before unlearning'
+    assert m['iou_forget'] <= 0.05 * original['iou_forget']
+    assert abs(m['miou_remain'] - original['miou_remain']) <= 3.0
+    assert m['acc_ft'] <= 5.0 and m['acc_f'] <= 5.0
+    assert oracle['iou_forget'] == 0.0 and oracle['acc_f'] == 0.0, 'the oracle never saw a dog pixel'
+    assert m['h_mean'] > 0.9 * oracle['h_mean']
+    assert '| DELETE |' in stdout and 'IoU_f' in stdout
+
+
+def test_run_folder_holds_the_segmentation_metrics(seg_run):
+    run_dir, _ = seg_run
+    for name in ('config.py', 'run.log', 'unlearned.pth', 'meta.json', 'metrics.json', 'report.md',
+                 'plots/curves.png'):
+        assert (run_dir / name).is_file(), name
+    m = json.loads((run_dir / 'metrics.json').read_text())
+    for row in (m, m['original'], m['retrain']):
+        assert {'iou_forget', 'miou_remain', 'miou', 'acc_f', 'acc_ft', 'acc_r', 'acc_rt', 'forget_pixels_to',
+                'forget_to_background', 'per_class_iou'} <= set(row)
+        assert sum(row['forget_pixels_to'].values()) == pytest.approx(100.0)
+        assert row['per_class_iou']['aeroplane'] is None, 'a class in no image and never predicted has no IoU'
+    meta = json.loads((run_dir / 'meta.json').read_text())
+    assert meta['forget_classes'] == dict(indices=[12], names=['dog']) and 'mmsegmentation' in meta['versions']
+    report = (run_dir / 'report.md').read_text()
+    assert 'forget pixels go to' in report and 'MIA' not in report

@@ -36,14 +36,15 @@ def test_delete_forgets_dog_and_keeps_the_rest(seg_run):
 def test_run_folder_holds_the_segmentation_metrics(seg_run):
     run_dir, _ = seg_run
     for name in ('config.py', 'run.log', 'unlearned.pth', 'meta.json', 'metrics.json', 'report.md',
-                 'plots/curves.png'):
+                 'plots/curves.png', 'plots/overlays.png', 'plots/forget_pixels.png'):
         assert (run_dir / name).is_file(), name
     m = json.loads((run_dir / 'metrics.json').read_text())
     for row in (m, m['original'], m['retrain']):
         assert {'iou_forget', 'miou_remain', 'miou', 'acc_f', 'acc_ft', 'acc_r', 'acc_rt', 'forget_pixels_to',
-                'forget_to_background', 'per_class_iou'} <= set(row)
+                'forget_to_background', 'per_class_iou', 'redistribution_gap'} <= set(row)
         assert sum(row['forget_pixels_to'].values()) == pytest.approx(100.0)
         assert row['per_class_iou']['aeroplane'] is None, 'a class in no image and never predicted has no IoU'
+    assert m['retrain']['redistribution_gap'] == 0.0 and m['redistribution_gap'] < m['original']['redistribution_gap']
     meta = json.loads((run_dir / 'meta.json').read_text())
     assert meta['forget_classes'] == dict(indices=[12], names=['dog']) and 'mmsegmentation' in meta['versions']
     report = (run_dir / 'report.md').read_text()

@@ -6,6 +6,7 @@ core see tensors only.
 """
 import difflib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from torch import Tensor, nn
@@ -164,6 +165,14 @@ class TaskAdapter:
     def report_columns(self) -> List[str]:
         """Metric keys shown, in order, in the report's paper-style table."""
         raise NotImplementedError
+
+    def compare_to_retrain(self, metrics: Dict[str, Any], retrain: Dict[str, Any]) -> Dict[str, Any]:
+        """Metrics that compare a model with the retrain oracle, added to its row (default: none)."""
+        return {}
+
+    def write_figures(self, folder: Path, networks: Dict[str, nn.Module], metrics: Dict[str, Dict[str, Any]],
+                      splits: Splits) -> None:
+        """The task's own figures of a run into ``folder`` (e.g. predictions side by side; default: none)."""
 
     def report_facts(self, metrics: Dict[str, Any]) -> Dict[str, str]:
         """How the table's numbers were measured, one line each, shown under it in ``report.md``."""

@@ -213,9 +213,15 @@ def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
         started = time.time()
         logger.info('Evaluating the unlearned model')
         metrics = task.evaluate(student, splits, original=original_metrics)
+        for row in (original_metrics, oracle_metrics, metrics):
+            row.update(task.compare_to_retrain(row, oracle_metrics))
         timings['evaluate_s'] = time.time() - started
 
         if is_main_process():
+            task.write_figures(staging / 'plots', {'Original': original.network, 'Retrain': oracle.network,
+                                                   method.table_name: student},
+                               {'Original': original_metrics, 'Retrain': oracle_metrics, method.table_name: metrics},
+                               splits)
             _write_outputs(staging, cfg, task, method, forget_classes, forget_names, seed, original, oracle,
                            student, metrics, original_metrics, oracle_metrics, timings, curve_hook)
     except BaseException:

@@ -4,7 +4,7 @@ from typing import Dict, List, Optional, Sequence
 
 COLUMN_TITLES = dict(acc_f='Acc_f ↓', acc_r='Acc_r ↑', acc_ft='Acc_ft ↓', acc_rt='Acc_rt ↑',
                      h_mean='H-Mean ↑', mia='MIA ↓', iou_forget='IoU_f ↓', miou_remain='mIoU_r ↑',
-                     forget_to_background='→ background %')
+                     forget_to_background='→ background %', redistribution_gap='gap to Retrain ↓')
 
 
 def _cell(value) -> str:
@@ -25,6 +25,15 @@ def render_report(*, title: str, table: str, facts: Dict[str, str], notes: List[
     if notes:
         lines += ['', *[f'> {n}' for n in notes]]
     return '\n'.join(lines) + '\n'
+
+
+def save_figure(fig, path: Path) -> Path:
+    """Write a matplotlib figure (creating its folder) and free it."""
+    import matplotlib.pyplot as plt
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
 
 
 def plot_curves(history: List[dict], path: Path, title: str) -> Optional[Path]:
@@ -51,7 +60,4 @@ def plot_curves(history: List[dict], path: Path, title: str) -> Optional[Path]:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

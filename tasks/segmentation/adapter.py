@@ -5,6 +5,7 @@ adapter only maps them onto the class dimension: per-pixel logits ``[N, K, H, W]
 forget classes' channels erased at every pixel, void (255) excluded (SPEC.md §5.3).
 """
 import copy
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -19,6 +20,7 @@ from mmengine.utils import ProgressBar
 from mmseg.evaluation import IoUMetric
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
+from PIL import Image
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -29,7 +31,8 @@ from unlearn.registry import TASKS
 
 from .data import (VOID, RelabelledForgetPixels, SegSubset, build_mmseg_dataset, class_pixel_counts,
                    with_pipeline)
-from .metrics import confusion_matrix, pixel_accuracy, segmentation_metrics
+from .metrics import confusion_matrix, pixel_accuracy, segmentation_metrics, total_variation
+from .visualization import overlay_figure, redistribution_figure
 
 REMAIN_POLICIES = ('drop_images', 'void_pixels')
 #: The methods defined on per-pixel logits and labels (issue #4); the others (Boundary Shrink / Expand,
@@ -249,12 +252,47 @@ class SegmentationTask(TaskAdapter):
             train_remain=self.confusion(network, splits.train_remain_eval, desc='D_r'),
             forget_classes=self.forget_classes, class_names=self.class_names, original=original)
 
+    def compare_to_retrain(self, metrics: Dict[str, Any], retrain: Dict[str, Any]) -> Dict[str, Any]:
+        """``redistribution_gap``: total variation (percent) between where a model's forget pixels go and
+        where the oracle's go; the paper's point is that DELETE's go where the retrained model's do."""
+        return dict(redistribution_gap=total_variation(metrics['forget_pixels_to'], retrain['forget_pixels_to']))
+
+    @torch.no_grad()
+    def write_figures(self, folder: Path, networks: Dict[str, nn.Module], metrics: Dict[str, Dict[str, Any]],
+                      splits: Splits, num_images: int = 4) -> None:
+        """``overlays.png``: the val images with the most forget pixels, every model's prediction side by side
+        (the paper's Fig. 6); ``forget_pixels.png``: where each model's forget pixels go. Both dicts are keyed
+        by the models' names in the report."""
+        items = [splits.test_forget[i] for i in range(len(splits.test_forget))]
+        forget = torch.tensor(self.forget_classes)
+        items = sorted(items, key=lambda it: -int(torch.isin(it['data_samples'].gt_sem_seg.data, forget).sum()))
+        samples = []
+        for item in items[:num_images]:
+            predictions = {}
+            for name, network in networks.items():
+                was_training = network.training
+                network.eval()
+                data = network.data_preprocessor(pseudo_collate([item]), False)
+                predictions[name] = network.predict(data['inputs'], data['data_samples'])[0].pred_sem_seg.data[0]
+                network.train(was_training)
+            image = np.asarray(Image.open(item['data_samples'].img_path).convert('RGB'))
+            samples.append((image, item['data_samples'].gt_sem_seg.data[0].numpy(),
+                            {k: v.cpu().numpy() for k, v in predictions.items()}))
+        names = ', '.join(self.forget_class_names(self.forget_classes))
+        overlay_figure(folder / 'overlays.png', samples, self.palette, self.class_names,
+                       f'Forgetting {names}: val images with the most {names} pixels')
+        redistribution_figure(folder / 'forget_pixels.png', {k: m['forget_pixels_to'] for k, m in metrics.items()},
+                              f'Where the val {names} pixels go')
+
     def report_columns(self) -> List[str]:
-        return ['iou_forget', 'miou_remain', 'acc_f', 'acc_ft', 'h_mean', 'forget_to_background']
+        return ['iou_forget', 'miou_remain', 'acc_f', 'acc_ft', 'h_mean', 'forget_to_background',
+                'redistribution_gap']
 
     def report_facts(self, metrics: Dict[str, Any]) -> Dict[str, str]:
         return {'IoU_f / mIoU_r': 'forget-class IoU on all val pixels; remaining-class mIoU on the val pixels '
                                   'of remaining classes (metrics.json: per_class_iou, miou over all pixels)',
                 'Acc_f / Acc_ft': 'forget-pixel accuracy on training / val images, test pipeline',
                 'forget pixels go to': ', '.join(f'{k} {v:.1f}%' for k, v in sorted(
-                    metrics['forget_pixels_to'].items(), key=lambda kv: -kv[1]) if v >= 0.5)}
+                    metrics['forget_pixels_to'].items(), key=lambda kv: -kv[1]) if v >= 0.5),
+                'gap to Retrain': 'total variation between where its forget pixels go and where the oracle\'s go',
+                'figures': 'plots/overlays.png (predictions side by side), plots/forget_pixels.png'}

@@ -5,10 +5,12 @@ import pytest
 from mmengine.config import Config
 
 from conftest import REPO
+from unlearn.apis import build_method
 from unlearn.config import build_from, check_config
-from unlearn.registry import METHODS, MODELS
+from unlearn.registry import MODELS
 
 CLS_CONFIGS = sorted((REPO / 'configs' / 'cls').glob('*.py'))
+METHOD_BASES = sorted((REPO / 'configs' / '_base_' / 'methods').glob('*.py'))
 
 
 @pytest.mark.parametrize('path', CLS_CONFIGS, ids=lambda p: p.stem)
@@ -18,7 +20,7 @@ def test_classification_config_builds(path: Path):
     assert cfg.forget_classes, 'forget classes are always explicit'
     assert cfg.work_dir.endswith(path.stem), 'each experiment writes to its own folder'
     build_from(MODELS, dict(cfg.model, num_classes=10), 'model')
-    build_from(METHODS, cfg.method, 'method')
+    build_method(cfg)
 
 
 def test_leaf_config_overrides_only_what_differs():
@@ -26,3 +28,11 @@ def test_leaf_config_overrides_only_what_differs():
     assert cfg.schedule.optim_wrapper.optimizer == dict(type='SGD', lr=1e-4, momentum=0.9, weight_decay=0.0)
     assert cfg.train_schedule.max_epochs == 150 and cfg.train_schedule.param_scheduler.step_size == 40
     assert cfg.task.dataset.image_size == 224 and cfg.model.stem == 'imagenet'
+
+
+@pytest.mark.parametrize('path', METHOD_BASES, ids=lambda p: p.stem)
+def test_every_method_config_builds_on_the_default(path: Path):
+    cfg = Config.fromfile(str(REPO / 'configs' / 'cls' / 'digits_forget_3.py'))
+    cfg.merge_from_dict(dict(method=Config.fromfile(str(path)).method))
+    check_config(cfg)
+    build_method(cfg)

@@ -33,6 +33,6 @@ def test_leaf_config_overrides_only_what_differs():
 @pytest.mark.parametrize('path', METHOD_BASES, ids=lambda p: p.stem)
 def test_every_method_config_builds_on_the_default(path: Path):
     cfg = Config.fromfile(str(REPO / 'configs' / 'cls' / 'digits_forget_3.py'))
-    cfg.merge_from_dict(dict(method=Config.fromfile(str(path)).method))
+    cfg.method = Config.fromfile(str(path)).method
     check_config(cfg)
     build_method(cfg)

@@ -38,3 +38,18 @@ def run_tool(script: str, *args):
 def digits_cache(tmp_path_factory) -> Path:
     """A checkpoint cache shared by the tests that run the digits default end to end."""
     return tmp_path_factory.mktemp('checkpoints')
+
+
+@pytest.fixture
+def recorded_datasets(monkeypatch) -> list:
+    """Every dataset a run asks the task for a dataloader over: training loops and setup / edit passes."""
+    from tasks.classification.adapter import ClassificationTask
+    seen = []
+    original = ClassificationTask.dataloader
+
+    def recording(self, dataset, batch_size, shuffle):
+        seen.append(dataset)
+        return original(self, dataset, batch_size, shuffle)
+
+    monkeypatch.setattr(ClassificationTask, 'dataloader', recording)
+    return seen

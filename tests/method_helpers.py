@@ -121,20 +121,6 @@ def true_labels(dataset, indices: Optional[Sequence[int]] = None) -> set:
     return {dataset.targets[i] for i in indices}  # the in-memory images and their labels
 
 
-@pytest.fixture
-def recorded_datasets(monkeypatch) -> list:
-    """Every dataset a run asks the task for a dataloader over: training loops and setup / edit passes."""
-    seen = []
-    original = ClassificationTask.dataloader
-
-    def recording(self, dataset, batch_size, shuffle):
-        seen.append(dataset)
-        return original(self, dataset, batch_size, shuffle)
-
-    monkeypatch.setattr(ClassificationTask, 'dataloader', recording)
-    return seen
-
-
 class NoPixelsTask(TaskAdapter):
     """A task without images in pixel space or relabelable samples (e.g. a future non-image task)."""
     class_names = ['a', 'b', 'c']

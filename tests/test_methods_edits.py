@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
 
-from method_helpers import (FORGET, digits_task, method_data, one_thread, recorded_datasets, run,  # noqa: F401
+from method_helpers import (FORGET, digits_task, method_data, one_thread, run,  # noqa: F401
                             true_labels, wrapper)
 from unlearn.methods import FisherForgetting, InfluenceUnlearn
 

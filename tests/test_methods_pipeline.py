@@ -7,7 +7,7 @@ import pytest
 from mmengine.config import Config
 
 from conftest import REPO, run_tool
-from method_helpers import FORGET, one_thread, recorded_datasets, true_labels  # noqa: F401
+from method_helpers import FORGET, one_thread, true_labels  # noqa: F401
 from tasks.classification.adapter import ClassificationTask
 from unlearn.errors import UnlearnError
 

@@ -167,10 +167,13 @@ class SegmentationTask(TaskAdapter):
 
     def dataloader(self, dataset: Dataset, batch_size: int, shuffle: bool) -> dict:
         """Evaluation loaders (``shuffle=False``) use ``val_dataloader``'s batch size: mmseg's test mode
-        cannot batch images of different sizes."""
+        cannot batch images of different sizes. Training drops a last batch of a single image, on which
+        mmseg's batch-norm layers (e.g. the ASPP image pooling) cannot train; shuffled, it is another image
+        each epoch."""
         return dict(dataset=dataset, batch_size=batch_size if shuffle else self.eval_batch_size,
                     num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
                     sampler=dict(type='DefaultSampler', shuffle=shuffle),
+                    drop_last=shuffle and len(dataset) % batch_size == 1,
                     collate_fn=dict(type='pseudo_collate'))
 
     # --- per (preprocessed) batch: dict(inputs=[N, 3, H, W], data_samples=[SegDataSample]) ----------------

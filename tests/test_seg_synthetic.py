@@ -12,12 +12,15 @@ CONFIG = REPO / 'configs' / 'seg' / 'synthetic_forget_dog.py'
 def seg_run(tmp_path_factory):
     """One run of ``tools/unlearn.py configs/seg/synthetic_forget_dog.py``: data, original and oracle from scratch."""
     root = tmp_path_factory.mktemp('seg')
-    status, stdout, stderr = run_tool(
-        'unlearn.py', CONFIG, '--work-dir', root / 'runs', '--cfg-options', f'checkpoint_dir={root / "ckpt"}',
-        f'train_dataloader.dataset.data_root={root / "voc"}', f'val_dataloader.dataset.data_root={root / "voc"}')
+    status, stdout, stderr = run_tool('unlearn.py', CONFIG, '--work-dir', root / 'runs', *_options(root))
     assert status == 0, stderr
     (run_dir,) = list((root / 'runs').iterdir())
     return run_dir, stdout
+
+
+def _options(root, *more) -> list:
+    return ['--cfg-options', f'checkpoint_dir={root / "ckpt"}', f'train_dataloader.dataset.data_root={root / "voc"}',
+            f'val_dataloader.dataset.data_root={root / "voc"}', *more]
 
 
 def test_delete_forgets_dog_and_keeps_the_rest(seg_run):
@@ -49,3 +52,25 @@ def test_run_folder_holds_the_segmentation_metrics(seg_run):
     assert meta['forget_classes'] == dict(indices=[12], names=['dog']) and 'mmsegmentation' in meta['versions']
     report = (run_dir / 'report.md').read_text()
     assert 'forget pixels go to' in report and 'MIA' not in report
+
+
+@pytest.mark.parametrize('method', ['RandomLabel', 'SCRUB'])
+def test_logit_baselines_run_per_pixel(seg_run, tmp_path, method):
+    """Random Label relabels forget pixels; SCRUB also reads the remaining images (cached models, 2 epochs)."""
+    config = tmp_path / 'config.py'
+    config.write_text(f"_base_ = [{str(CONFIG)!r}]\nmethod = dict(_delete_=True, type={method!r})\n")
+    root = seg_run[0].parent.parent
+    status, stdout, stderr = run_tool('unlearn.py', config, '--work-dir', tmp_path / 'runs', *_options(
+        root, 'schedule.max_epochs=2', 'schedule.curve_interval=0'))
+    assert status == 0, stderr
+    m = json.loads(next((tmp_path / 'runs').iterdir()).joinpath('metrics.json').read_text())
+    assert m['acc_ft'] < m['original']['acc_ft']
+
+
+def test_methods_without_a_per_pixel_version_stop_in_one_line(seg_run, tmp_path):
+    config = tmp_path / 'config.py'
+    config.write_text(f"_base_ = [{str(CONFIG)!r}]\nmethod = dict(_delete_=True, type='BoundaryShrink')\n")
+    status, _, err = run_tool('unlearn.py', config, '--work-dir', tmp_path / 'runs',
+                              *_options(seg_run[0].parent.parent))
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert 'BoundaryShrink has no per-pixel version' in err and not (tmp_path / 'runs').exists()

@@ -1,0 +1,238 @@
+"""Benchmarks: grid expansion and cell names, resumption, mean ± std, the paper's table layout, the figures."""
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+
+from conftest import REPO, run_tool
+from unlearn.benchmark import aggregate, expand_grid, grid_points, latex_tables, markdown_tables, read_results
+from unlearn.errors import UnlearnError
+
+METHODS = REPO / 'configs' / '_base_' / 'methods'
+BENCHMARK_CONFIGS = sorted((REPO / 'configs' / 'benchmarks').glob('*.py'))
+
+
+def write_config(folder: Path, benchmark: str, extra: str = '') -> Path:
+    path = folder / 'bench.py'
+    path.write_text(f"_base_ = ['{REPO / 'configs' / 'cls' / 'digits_forget_3.py'}']\n{extra}\n"
+                    f'benchmark = dict({benchmark})\n')
+    return path
+
+
+def test_grid_points_cross_product_and_union():
+    assert grid_points(None) == [{}]
+    assert grid_points({'a': [1, 2], 'b.c': ['x', 'y']}) == [
+        {'a': 1, 'b.c': 'x'}, {'a': 1, 'b.c': 'y'}, {'a': 2, 'b.c': 'x'}, {'a': 2, 'b.c': 'y'}]
+    assert grid_points([{'method.alpha': [0, .5]}, {'method.temperature': [5]}]) == [
+        {'method.alpha': 0}, {'method.alpha': .5}, {'method.temperature': 5}]
+    for bad in ({'seed': [1, 2]}, {'method': [dict(type='DELETE')]}, {'a': 3}, {'a': []}):
+        with pytest.raises(UnlearnError):
+            grid_points(bad)
+
+
+def test_cells_are_named_stably_and_rows_tell_methods_apart(tmp_path):
+    config = write_config(tmp_path, f"""
+        methods=['{METHODS / 'delete.py'}', dict(type='DELETE', mask_all_forget_classes=True),
+                 '{METHODS / 'l2ul.py'}', '{METHODS / 'l2ul_importance.py'}', '{METHODS / 'salun_retain.py'}'],
+        forget_sets=[['three'], ['three', 'eight']], seeds=[0, 1],
+        grid={{'schedule.optim_wrapper.optimizer.lr': [1e-3, 1e-2], 'schedule.batch_size': [16]}}""")
+    cfg = Config.fromfile(str(config))
+    cells = expand_grid(cfg, tmp_path / 'out')
+    assert len(cells) == 5 * 2 * 2 * 2
+    assert list(dict.fromkeys(c.forget_set for c in cells)) == ['three', '2 classes']
+    assert list(dict.fromkeys(c.row for c in cells))[:4] == [
+        'DELETE [lr=0.001]', 'DELETE [lr=0.01]', 'DELETE [mask_all_forget_classes=True, lr=0.001]',
+        'DELETE [mask_all_forget_classes=True, lr=0.01]']
+    assert {'L2UL [lr=0.001]', 'L2UL [reg_lambda=1.0, lr=0.001]', 'SalUn (R) [lr=0.01]'} <= {c.row for c in cells}
+    first = cells[0]
+    assert first.key.startswith('delete-three-seed0-lr=0.001-')
+    assert first.work_dir == tmp_path / 'out' / 'runs' / first.key
+    assert first.config.method == dict(type='DELETE', alpha=0.0, temperature=1.0, mask_all_forget_classes=False)
+    assert first.config.schedule.optim_wrapper.optimizer.lr == 1e-3 and first.config.schedule.batch_size == 16
+    assert first.config.seed == 0 and 'benchmark' not in first.config
+    assert len({c.key for c in cells}) == len(cells)
+    assert [c.key for c in expand_grid(cfg, tmp_path / 'elsewhere')] == [c.key for c in cells], 'stable names'
+    cfg.merge_from_dict({'schedule.max_epochs': 3})
+    assert expand_grid(cfg, tmp_path / 'out')[0].key != first.key, 'another schedule is another cell'
+
+
+@pytest.mark.parametrize('benchmark, message', [
+    ("method=['x']", "did you mean 'methods'"),
+    ("methods=[dict(type='DELET')]", "did you mean 'DELETE'"),
+    ("methods=[dict(type='DELETE', beta=1)]", 'beta'),
+    ("methods=['no_such_method.py']", 'no method config'),
+    ("seeds=[1, 1]", 'repeats'),
+    ("grid={'schedule.max_epoch': [1, 2]}", "did you mean 'schedule.max_epochs'"),
+    ("grid={'seed': [1, 2]}", 'benchmark.seeds'),
+])
+def test_bad_benchmark_fails_before_any_run(tmp_path, benchmark, message):
+    status, _, err = run_tool('benchmark.py', write_config(tmp_path, benchmark), '--out-dir', tmp_path / 'out')
+    assert status == 2 and message in err, err
+    assert not (tmp_path / 'out').exists()
+
+
+def _record(row, seed, section='', group='three', status='done', **metrics):
+    return dict(cell=f'{row}-{seed}', status=status, section=section, row=row, method=row, forget_set=group,
+                forget_classes=group, n_forget=1, seed=seed, **metrics)
+
+
+REFERENCES = {'original.acc_ft': 100.0, 'original.acc_rt': 99.0, 'original.sha256': 'o', 'original.train_s': 40.0,
+              'retrain.acc_ft': 0.0, 'retrain.acc_rt': 98.0, 'retrain.h_mean': 98.99, 'retrain.sha256': 'r',
+              'retrain.train_s': 30.0}
+
+
+def hand_records():
+    return [
+        _record('RandomLabel', 0, acc_ft=0.0, acc_rt=90.0, time_s=2.0, **REFERENCES),
+        _record('RandomLabel', 1, acc_ft=1.0, acc_rt=94.0, time_s=4.0, **REFERENCES),
+        _record('RandomLabel', 2, acc_ft=2.0, acc_rt=92.0, time_s=3.0, **REFERENCES),
+        _record('BadTeacher (R)', 0, acc_ft=5.0, acc_rt=97.0, time_s=10.0, **REFERENCES),
+        _record('BadTeacher (R)', 1, status='failed'),
+        _record('DELETE', 0, acc_ft=0.0, acc_rt=98.5, time_s=1.5, **REFERENCES),
+    ]
+
+
+def test_aggregation_is_mean_and_sample_std_over_seeds():
+    table = aggregate(hand_records(), ['acc_ft', 'acc_rt', 'time_s', 'speedup'])['']['three']
+    assert list(table) == ['Original', 'Retrain', 'RandomLabel', 'BadTeacher (R)', 'DELETE']
+    random_label = table['RandomLabel']
+    assert (random_label['acc_ft'].mean, random_label['acc_ft'].std, random_label['acc_ft'].n) == (1.0, 1.0, 3)
+    assert random_label['acc_rt'].mean == pytest.approx(92.0) and random_label['acc_rt'].std == pytest.approx(2.0)
+    assert random_label['speedup'].mean == pytest.approx(30.0 / 3.0)
+    assert table['BadTeacher (R)']['acc_ft'].n == 1 and table['BadTeacher (R)']['acc_ft'].std is None
+    assert table['Original']['acc_ft'].n == 1, 'one original model, however many cells share it'
+    assert table['Original']['time_s'].mean == 40.0 and table['Original']['speedup'] is None
+    assert table['Retrain']['speedup'].mean == 1.0 and table['DELETE']['speedup'].mean == pytest.approx(20.0)
+
+
+def test_tables_have_the_papers_rows_and_columns():
+    records = hand_records()
+    md = markdown_tables(records, ['acc_ft', 'acc_rt', 'h_mean', 'time_s', 'speedup'], 'demo')
+    rows = [line.split('|')[1].strip() for line in md.splitlines() if line.startswith('| ') and '---' not in line]
+    assert rows == ['method', 'Original', 'Retrain', 'RandomLabel', 'BadTeacher (R)', 'DELETE']
+    assert '| RandomLabel | 1.00 ± 1.00 | 92.00 ± 2.00 | – | 3.0 ± 1.0 | 10× |' in md
+    assert '| Original | 100.00 | 99.00 | – | 40.0 | – |' in md
+    assert '| Retrain | 0.00 | 98.00 | 98.99 | 30.0 | 1.0× |' in md
+    assert 'over 3 seeds (0, 1, 2)' in md and '1 of 6 cells are not finished (failed)' in md
+    tex = latex_tables(records, ['acc_ft', 'acc_rt'], 'demo')
+    assert r'\multicolumn{2}{c}{three}' in tex and r'1.00$\pm$1.00' in tex and r'BadTeacher (R)' in tex
+    assert tex.index('Retrain') < tex.index(r'\midrule', tex.index('Retrain')) < tex.index('RandomLabel')
+
+
+def test_column_groups_per_forget_set_and_a_table_per_reference_setting():
+    records = [dict(r, forget_set=g, section=s) for s in ('model.depth=20', 'model.depth=32')
+               for g in ('couch', '2 classes') for r in hand_records()]
+    md = markdown_tables(records, ['acc_ft', 'acc_rt', 'h_mean'], 'table4')
+    assert md.count('## model.depth=') == 2
+    assert '| method | couch: Acc_ft ↓ | couch: Acc_rt ↑ | couch: H-Mean ↑ | 2 classes: Acc_ft ↓ |' in md
+    tex = latex_tables(records, ['acc_ft', 'acc_rt', 'h_mean'], 'table4')
+    assert tex.count(r'\begin{tabular}{lcccccc}') == 2 and r'\cmidrule(lr){5-7}' in tex
+
+
+@pytest.mark.parametrize('path', BENCHMARK_CONFIGS, ids=lambda p: p.stem)
+def test_every_shipped_benchmark_expands(path: Path, tmp_path):
+    cells = expand_grid(Config.fromfile(str(path)), tmp_path)
+    spec = Config.fromfile(str(path)).benchmark
+    assert len({c.key for c in cells}) == len(cells) > 0
+    assert spec.out_dir.endswith(path.stem), 'each benchmark writes to its own folder'
+
+
+@pytest.fixture(scope='module')
+def tiny_grid(tmp_path_factory, digits_cache):
+    """2 methods x 2 seeds, one epoch each, through the CLI on the digits default."""
+    folder = tmp_path_factory.mktemp('bench')
+    config = write_config(folder, f"""
+        methods=['{METHODS / 'random_label.py'}', '{METHODS / 'delete.py'}'], seeds=[0, 1], threads=1,
+        figures=['seed_boxplot']""", extra='schedule = dict(max_epochs=1, curve_interval=0)')
+    args = [config, '--out-dir', folder / 'out', '--cfg-options', f'checkpoint_dir={digits_cache}']
+    status, stdout, err = run_tool('benchmark.py', *args)
+    assert status == 0, err
+    return folder / 'out', args, stdout
+
+
+def _run_folders(out: Path) -> dict:
+    return {p: p.stat().st_mtime_ns for p in out.glob('runs/*/*') if p.is_dir()}
+
+
+def test_tiny_grid_end_to_end(tiny_grid):
+    out, _, stdout = tiny_grid
+    assert len(_run_folders(out)) == 4
+    with open(out / 'results.csv', newline='') as f:
+        rows = list(csv.DictReader(f))
+    assert [(r['row'], r['seed'], r['status']) for r in rows] == [
+        ('RandomLabel', '0', 'done'), ('RandomLabel', '1', 'done'), ('DELETE', '0', 'done'), ('DELETE', '1', 'done')]
+    assert all(float(r['time_s']) > 0 and float(r['retrain.train_s']) > 0 and r['run_dir'] for r in rows)
+    assert {'acc_f', 'acc_r', 'acc_ft', 'acc_rt', 'h_mean', 'mia', 'mia_all.prob', 'retrain.acc_rt'} <= set(rows[0])
+    table = (out / 'table.md').read_text()
+    assert table in stdout
+    body = [line.split('|')[1].strip() for line in table.splitlines() if line.startswith('| ')][1:]
+    assert body == ['Original', 'Retrain', 'RandomLabel', 'DELETE']
+    assert '±' in table and '×' in table
+    assert (out / 'table.tex').is_file() and (out / 'seed_boxplot.png').stat().st_size > 0
+    assert 'cell 4/4' in (out / 'benchmark.log').read_text()
+
+
+def test_rerun_skips_finished_cells_and_keeps_the_previous_grid(tiny_grid):
+    out, args, _ = tiny_grid
+    before = _run_folders(out)
+    old_results = (out / 'results.csv').read_text()
+    status, stdout, err = run_tool('benchmark.py', *args)
+    assert status == 0 and 'Ran 0 of 4 cells' in stdout, err
+    assert _run_folders(out) == before
+    status, stdout, err = run_tool('benchmark.py', *args, 'benchmark.seeds=[0,1,2]')
+    assert status == 0 and 'Ran 2 of 6 cells' in stdout, err
+    after = _run_folders(out)
+    assert len(after) == 6 and all(after[p] == t for p, t in before.items()), 'finished runs are never touched'
+    assert 'finished before' in (out / 'benchmark.log').read_text()
+    kept = list(out.glob('previous/*/results.csv'))
+    assert len(kept) == 1 and kept[0].read_text() == old_results, "the 4-cell grid's results are kept"
+    assert len(read_results(out / 'results.csv')) == 6
+
+
+def test_a_failing_cell_is_recorded_and_the_grid_goes_on(tmp_path, digits_cache, monkeypatch):
+    import unlearn.benchmark.run as bench_run
+
+    real = bench_run.run_unlearning
+
+    def flaky(cfg):
+        if cfg.seed == 0:
+            raise RuntimeError('out of memory')
+        return real(cfg)
+
+    monkeypatch.setattr(bench_run, 'run_unlearning', flaky)
+    config = write_config(tmp_path, f"methods=['{METHODS / 'delete.py'}'], seeds=[0, 1], threads=1",
+                          extra='schedule = dict(max_epochs=1, curve_interval=0)')
+    status, stdout, err = run_tool('benchmark.py', config, '--out-dir', tmp_path / 'out', '--cfg-options',
+                                   f'checkpoint_dir={digits_cache}')
+    assert status == 1 and '1 of 2 cells failed' in err
+    records = read_results(tmp_path / 'out' / 'results.csv')
+    assert [(r['status'], r['error']) for r in records] == [('failed', 'RuntimeError: out of memory'), ('done', None)]
+    assert json.loads((tmp_path / 'out' / 'benchmark.json').read_text())['failures']
+    assert '1 of 2 cells are not finished (failed)' in (tmp_path / 'out' / 'table.md').read_text()
+
+
+def test_plots_and_tsne_from_the_grid(tiny_grid, tmp_path):
+    out, _, _ = tiny_grid
+    status, _, err = run_tool('analysis/plot_results.py', out / 'results.csv', 'forget_set_size', '--out',
+                              tmp_path / 'sizes.png')
+    assert status == 0 and (tmp_path / 'sizes.png').stat().st_size > 0, err
+    delete, random_label = (sorted(out.glob(f'runs/{m}-*seed0*/*'))[0] for m in ('delete', 'random_label'))
+    status, stdout, err = run_tool('analysis/tsne.py', delete, random_label, '--samples', 60, '--out',
+                                   tmp_path / 'tsne.png')
+    assert status == 0, err
+    assert [line.split(':')[0] for line in stdout.splitlines()[:4]] == ['Original', 'Retrain', 'DELETE', 'RandomLabel']
+    assert (tmp_path / 'tsne.png').stat().st_size > 0
+
+
+def test_tsne_panels_on_tiny_inputs(tmp_path):
+    from tasks.classification.visualization import plot_tsne, tsne_2d
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 8)
+    features = rng.normal(size=(24, 5)) + labels[:, None] * 3
+    embeddings = {name: tsne_2d(features) for name in ('Original', 'DELETE')}
+    assert embeddings['DELETE'].shape == (24, 2)
+    path = plot_tsne(embeddings, labels, ['a', 'b', 'c'], [1], tmp_path / 'tsne.png')
+    assert path.stat().st_size > 0

@@ -1,0 +1,43 @@
+"""Draw a benchmark's figures from its results.csv: Fig. 2 (boxes over seeds) or Fig. 3 (metric vs forget-set size).
+
+    python tools/analysis/plot_results.py work_dirs/benchmarks/digits_table1/results.csv seed_boxplot
+    python tools/analysis/plot_results.py RESULTS_CSV seed_boxplot --metrics acc_ft acc_rt h_mean --out fig2.png
+    python tools/analysis/plot_results.py RESULTS_CSV forget_set_size --metrics acc_rt --out fig3.png
+"""
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from tools._common import run_cli  # noqa: E402
+
+from unlearn.benchmark import forget_set_size_plot, read_results, seed_boxplot  # noqa: E402
+from unlearn.errors import UnlearnError  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('results', type=Path, help="a benchmark's results.csv")
+    parser.add_argument('figure', choices=['seed_boxplot', 'forget_set_size'])
+    parser.add_argument('--metrics', nargs='+', help='columns of results.csv (default: acc_ft acc_rt for the '
+                        'boxplot, h_mean for the forget-set sizes)')
+    parser.add_argument('--out', type=Path, help='the PNG (default: <figure>.png beside results.csv)')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    if not args.results.is_file():
+        raise UnlearnError(f'no results file {args.results}')
+    records = read_results(args.results)
+    out = args.out or args.results.with_name(f'{args.figure}.png')
+    if args.figure == 'seed_boxplot':
+        seed_boxplot(records, out, metrics=args.metrics or ('acc_ft', 'acc_rt'))
+    else:
+        forget_set_size_plot(records, out, metric=(args.metrics or ['h_mean'])[0])
+    print(f'{args.figure} written to {out}')
+
+
+if __name__ == '__main__':
+    run_cli(main)

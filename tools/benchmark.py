@@ -1,0 +1,46 @@
+"""Run a benchmark grid (methods x forget sets x seeds x config keys) and write the paper's tables.
+
+    python tools/benchmark.py configs/benchmarks/digits_table1.py
+    python tools/benchmark.py CONFIG --out-dir DIR --cfg-options benchmark.seeds="[0,1]" schedule.max_epochs=5
+    python tools/benchmark.py CONFIG --dry-run        # list the cells and which are finished
+
+Each cell is one run of tools/unlearn.py, in <out_dir>/runs/<cell>/; the original model and the retrain
+oracle come from the cache. Rerunning the command skips finished cells. Writes results.csv, table.md and
+table.tex (mean ± std over seeds, wall time, speed-up over retraining) in the output folder.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tools._common import config_parser, load_config, run_cli  # noqa: E402
+
+from unlearn.benchmark import run_benchmark  # noqa: E402
+
+
+def parse_args():
+    parser = config_parser(__doc__.splitlines()[0], launcher=False)
+    parser.add_argument('--out-dir', help='output folder (default: the config\'s benchmark.out_dir)')
+    parser.add_argument('--dry-run', action='store_true', help='check the grid and list its cells; run nothing')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    cfg = load_config(args.config, args.cfg_options)
+    result = run_benchmark(cfg, args.out_dir, dry_run=args.dry_run)
+    if args.dry_run:
+        for record in result.records:
+            print(f"{record['status']:8} {record['cell']}")
+        print(f'{len(result.cells)} cells; results would go to {result.out_dir}')
+        return
+    print((result.out_dir / 'table.md').read_text())
+    print(f'Ran {result.ran} of {len(result.cells)} cells; results.csv, table.md and table.tex are in '
+          f'{result.out_dir}')
+    if result.failures:
+        print(f'error: {len(result.failures)} of {len(result.cells)} cells failed (see '
+              f'{result.out_dir / "benchmark.log"}); rerun the command to retry them', file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    run_cli(main)

@@ -1,0 +1,92 @@
+"""The paper's benchmark figures, drawn from a benchmark's records (results.csv rows).
+
+* Fig. 2, stability: a box per method of each metric over the seeds (:func:`seed_boxplot`);
+* Fig. 3, one learning rate for every forget-set size: a metric against the number of forgotten classes,
+  a line per method, Retrain dashed (:func:`forget_set_size_plot`).
+"""
+from pathlib import Path
+from typing import Any, Dict, List, Sequence
+
+from ..errors import UnlearnError
+from ..reports import COLUMN_TITLES, save_figure
+
+FIGURES = ('seed_boxplot', 'forget_set_size')
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _done(records: List[Dict[str, Any]], metrics: Sequence[str]) -> List[Dict[str, Any]]:
+    """The finished cells; a metric they do not have is a typo, said in one line."""
+    done = [r for r in records if r['status'] == 'done']
+    missing = [m for m in metrics if done and all(r.get(m) is None for r in done)]
+    if missing:
+        raise UnlearnError(f'no finished cell has {missing}; results.csv has {sorted(done[0])}')
+    return done
+
+
+def seed_boxplot(records: List[Dict[str, Any]], path: Path, metrics: Sequence[str] = ('acc_ft', 'acc_rt'),
+                 title: str = '') -> Path:
+    """A panel per metric, a box per table row (and forget set, if several) over the seeds."""
+    plt = _pyplot()
+    done = _done(records, metrics)
+    several = len({r['forget_set'] for r in done}) > 1
+    keys = list(dict.fromkeys((r['row'], r['forget_set']) for r in done))
+    labels = [f'{row} · {group}' if several else row for row, group in keys]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(max(6.0, 0.45 * len(keys)) * len(metrics) / 1.5, 4.5),
+                             dpi=120, squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        values = [[r[metric] for r in done if (r['row'], r['forget_set']) == key and r.get(metric) is not None]
+                  for key in keys]
+        ax.boxplot(values, showmeans=True)
+        retrain = {r.get(f'retrain.{metric}') for r in done} - {None}
+        if len(retrain) == 1:  # one forget set and one oracle: its value is the target
+            ax.axhline(retrain.pop(), color='black', linestyle='--', linewidth=1, label='Retrain')
+            ax.legend(fontsize=7)
+        ax.set_xticks(range(1, len(keys) + 1), labels, rotation=60, ha='right', fontsize=7)
+        ax.set_ylabel(f'{COLUMN_TITLES.get(metric, metric)} (%)')
+        ax.grid(axis='y', alpha=0.3)
+    fig.suptitle(title or f'{len({r["seed"] for r in done})} seeds per method', fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def forget_set_size_plot(records: List[Dict[str, Any]], path: Path, metric: str = 'h_mean', title: str = '') -> Path:
+    """Mean ± std of ``metric`` over seeds against the number of forgotten classes, a line per row."""
+    from .tables import summarize
+    plt = _pyplot()
+    done = _done(records, [metric])
+    sizes = sorted({int(r['n_forget']) for r in done})
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    for row in dict.fromkeys(r['row'] for r in done):
+        stats = [summarize([r.get(metric) for r in done if r['row'] == row and int(r['n_forget']) == n])
+                 for n in sizes]
+        points = [(n, s) for n, s in zip(sizes, stats) if s is not None]
+        ax.errorbar([n for n, _ in points], [s.mean for _, s in points], yerr=[s.std or 0 for _, s in points],
+                    marker='o', ms=4, capsize=3, label=row)
+    retrain = {}
+    for r in done:
+        retrain.setdefault(int(r['n_forget']), r.get(f'retrain.{metric}'))
+    if any(v is not None for v in retrain.values()):
+        ax.plot(sorted(retrain), [retrain[n] for n in sorted(retrain)], 'k--', label='Retrain')
+    ax.set_xscale('log')
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.set_xlabel('number of forgotten classes')
+    ax.set_ylabel(f'{COLUMN_TITLES.get(metric, metric)} (%)')
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def draw_figures(records: List[Dict[str, Any]], names: Sequence[str], out_dir: Path, title: str = '') -> List[Path]:
+    """The figures ``benchmark.figures`` names, as ``<out_dir>/<name>.png``."""
+    draw = dict(seed_boxplot=seed_boxplot, forget_set_size=forget_set_size_plot)
+    if not any(r['status'] == 'done' for r in records):
+        return []
+    return [draw[name](records, out_dir / f'{name}.png', title=title) for name in names]

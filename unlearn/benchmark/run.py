@@ -1,0 +1,196 @@
+"""Running a benchmark's cells: resumable, with progress, one failed cell never stopping the grid.
+
+    <out_dir>/runs/<cell key>/<run folder>/   one run of unlearn.apis.run_unlearning per cell (never deleted)
+    <out_dir>/results.csv                      one row per cell: status, settings, every metric, wall times
+    <out_dir>/table.md, table.tex              the paper's layout, mean ± std over seeds
+    <out_dir>/benchmark.json, benchmark.log    the grid's cells and failures; the progress log
+    <out_dir>/<figure>.png                     the figures benchmark.figures names (Fig. 2, Fig. 3)
+
+A cell is finished when its folder holds a run with ``metrics.json`` (a run folder appears only when
+complete), so rerunning the same command runs only what is missing or failed. The result files are
+derived from the finished runs and rewritten each time; those of a different grid are moved to
+``previous/`` first.
+"""
+import contextlib
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+import torch
+from mmengine.config import Config
+from mmengine.logging import MMLogger
+
+from ..apis import run_unlearning
+from ..checkpoint import save_json, save_text
+from ..config import build_task
+from ..errors import UnlearnError
+from .figures import FIGURES, draw_figures
+from .grid import Cell, benchmark_spec, default_out_dir, expand_grid
+from .tables import DEFAULT_EXTRA_COLUMNS, latex_tables, markdown_tables, results_csv
+
+RESULT_FILES = ('results.csv', 'table.md', 'table.tex', 'benchmark.json', *(f'{name}.png' for name in FIGURES))
+
+
+@dataclass
+class BenchmarkResult:
+    out_dir: Path
+    cells: List[Cell]
+    records: List[Dict[str, Any]]
+    ran: int
+    failures: Dict[str, str]
+
+
+def finished_run(cell: Cell) -> Optional[Path]:
+    """The newest complete run folder of ``cell``, if any (unfinished runs are hidden ``.partial`` folders)."""
+    if not cell.work_dir.is_dir():
+        return None
+    runs = sorted(p for p in cell.work_dir.iterdir()
+                  if p.is_dir() and not p.name.startswith('.') and (p / 'metrics.json').is_file())
+    return runs[-1] if runs else None
+
+
+def _train_time(meta: dict, kind: str) -> Optional[float]:
+    """Wall time of training the cached ``kind`` model, from the sidecar JSON the cache writes beside it."""
+    sidecar = Path(meta['checkpoints'][kind]['path']).with_suffix('.json')
+    if not sidecar.is_file():
+        return None
+    return json.loads(sidecar.read_text()).get('train_wall_time_s')
+
+
+def _scalars(metrics: dict, prefix: str = '') -> Dict[str, Any]:
+    """The numbers of a metrics dict, nested ones with dotted names (per-class accuracies left out)."""
+    flat = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict) and not key.startswith('per_class') and key not in ('original', 'retrain'):
+            flat.update(_scalars(value, f'{prefix}{key}.'))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            flat[prefix + key] = float(value)
+    return flat
+
+
+def cell_record(cell: Cell, run_dir: Optional[Path], error: Optional[str] = None) -> Dict[str, Any]:
+    """One results.csv row: the cell's settings and, if it finished, its metrics and wall times."""
+    record = dict(cell=cell.key, status='done' if run_dir else 'failed' if error else 'pending',
+                  section=cell.section, row=cell.row, method=cell.method, forget_set=cell.forget_set,
+                  forget_classes=' '.join(map(str, cell.forget_classes)), n_forget=len(cell.forget_classes),
+                  seed=cell.seed, **cell.grid)
+    if run_dir is None:
+        return dict(record, error=error or '')
+    metrics = json.loads((run_dir / 'metrics.json').read_text())
+    meta = json.loads((run_dir / 'meta.json').read_text())
+    record.update(_scalars(metrics))
+    for kind in ('original', 'retrain'):
+        record.update(_scalars(metrics[kind], f'{kind}.'))
+        record[f'{kind}.sha256'] = meta['checkpoints'][kind]['sha256']
+        record[f'{kind}.train_s'] = _train_time(meta, kind)
+    record.update(time_s=meta['wall_time_s']['unlearn_s'], run_dir=str(run_dir), error='')
+    return record
+
+
+@contextlib.contextmanager
+def torch_threads(threads: Optional[int]) -> Iterator[None]:
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(int(threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def report_columns(cells: List[Cell]) -> List[str]:
+    """The task's report columns; building each task once also checks every forget set before any run."""
+    tasks = {}
+    for cell in cells:
+        key = json.dumps(cell.config.to_dict()['task'], sort_keys=True, default=str)
+        if key not in tasks:
+            tasks[key] = build_task(cell.config)
+        tasks[key].resolve_forget_classes(cell.forget_classes)
+    return next(iter(tasks.values())).report_columns()
+
+
+def _title(cfg: Config) -> str:
+    return Path(cfg.filename).stem if cfg.filename else 'benchmark'
+
+
+def _keep_previous(out_dir: Path, grid_id: str) -> None:
+    """Move the result files of a different grid to ``previous/<their grid id>/`` before writing ours."""
+    index = out_dir / 'benchmark.json'
+    if not index.is_file():
+        return
+    old_id = json.loads(index.read_text()).get('grid_id')
+    if old_id == grid_id:
+        return
+    keep = out_dir / 'previous' / f'{time.strftime("%Y%m%d_%H%M%S")}_{old_id}'
+    keep.mkdir(parents=True)
+    for name in RESULT_FILES:
+        if (out_dir / name).is_file():
+            shutil.move(str(out_dir / name), str(keep / name))
+
+
+def write_results(out_dir: Path, cfg: Config, cells: List[Cell], records: List[Dict[str, Any]],
+                  columns: List[str], failures: Dict[str, str]) -> None:
+    """results.csv, table.md, table.tex and benchmark.json, from every cell's record."""
+    grid_id = hashlib.sha256(json.dumps(sorted(c.key for c in cells)).encode()).hexdigest()[:12]
+    _keep_previous(out_dir, grid_id)
+    save_text(results_csv(records), out_dir / 'results.csv')
+    save_text(markdown_tables(records, columns, _title(cfg)), out_dir / 'table.md')
+    save_text(latex_tables(records, columns, _title(cfg)), out_dir / 'table.tex')
+    save_json(dict(grid_id=grid_id, config=cfg.filename, cells=[c.key for c in cells], failures=failures),
+              out_dir / 'benchmark.json')
+
+
+def run_benchmark(cfg: Config, out_dir: Optional[Path] = None, dry_run: bool = False) -> BenchmarkResult:
+    """Run every unfinished cell of the benchmark ``cfg``, then write the results from all finished cells.
+
+    The grid is expanded and checked (configs, methods, forget sets) before the first cell runs; a cell that
+    fails later is logged, recorded in results.csv and benchmark.json, and retried by the next invocation.
+    """
+    spec = benchmark_spec(cfg)
+    out_dir = Path(out_dir or spec.get('out_dir') or default_out_dir(cfg))
+    cells = expand_grid(cfg, out_dir)
+    columns = list(spec.get('columns') or report_columns(cells) + list(DEFAULT_EXTRA_COLUMNS))
+    figures = list(spec.get('figures') or [])
+    if set(figures) - set(FIGURES):
+        raise UnlearnError(f'benchmark.figures: unknown {sorted(set(figures) - set(FIGURES))}; choose from {FIGURES}')
+    pending = [c.key for c in cells if finished_run(c) is None]
+    if dry_run:
+        return BenchmarkResult(out_dir, cells, [cell_record(c, finished_run(c)) for c in cells], 0, {})
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    logger = MMLogger.get_instance(f'unlearn-benchmark-{out_dir.resolve()}-{time.time_ns()}',
+                                   logger_name='unlearn', log_file=str(out_dir / 'benchmark.log'), file_mode='a')
+    logger.info(f'Benchmark {cfg.filename}: {len(cells)} cells, {len(cells) - len(pending)} already finished, '
+                f'{len(pending)} to run; results in {out_dir}')
+    failures, durations = {}, []
+    with torch_threads(spec.get('threads')):
+        for i, cell in enumerate(cells, 1):
+            progress = f'cell {i}/{len(cells)} {cell.key}'
+            if cell.key not in pending:
+                logger.info(f'{progress}: finished before ({finished_run(cell)}), skipped')
+                continue
+            logger.info(f'{progress}: running {cell.row} on {cell.forget_set}, seed {cell.seed}')
+            started = time.time()
+            try:
+                run_dir = run_unlearning(cell.config)
+            except Exception as e:  # noqa: BLE001 - one cell's failure is recorded, the grid goes on
+                failures[cell.key] = f'{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""}'
+                logger.error(f'{progress}: FAILED ({failures[cell.key]}); it will be retried by the next run')
+                continue
+            durations.append(time.time() - started)
+            left = len(pending) - pending.index(cell.key) - 1
+            logger.info(f'{progress}: done in {durations[-1]:.1f} s ({run_dir}); '
+                        f'about {left * sum(durations) / len(durations) / 60:.1f} min left')
+    records = [cell_record(c, finished_run(c), failures.get(c.key)) for c in cells]
+    write_results(out_dir, cfg, cells, records, columns, failures)
+    draw_figures(records, figures, out_dir, title=_title(cfg))
+    if failures:
+        logger.error(f'{len(failures)} of {len(cells)} cells failed: {sorted(failures)}')
+    for handler in logger.handlers:
+        handler.close()
+    return BenchmarkResult(out_dir, cells, records, len(durations) + len(failures), failures)
+

@@ -1,0 +1,177 @@
+"""A benchmark's tables in the paper's layout, from its per-cell records (one results.csv row each).
+
+Rows: Original, Retrain, then each method in the config's order ("(R)" marks remain-data methods). Columns:
+the metrics as mean ± sample standard deviation over seeds, the wall time and the speed-up over retraining,
+repeated per forget set (the paper's column groups: CIFAR-10 / CIFAR-100 in Table 1, 1-20 classes in
+Table 4). A grid over a reference-model key (model, task, train_schedule) gives one table per value.
+"""
+import csv
+import io
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence
+
+from ..reports import COLUMN_TITLES
+
+#: Columns every table gets after the task's metrics.
+DEFAULT_EXTRA_COLUMNS = ('time_s', 'speedup')
+TITLES = {**COLUMN_TITLES, 'time_s': 'Time (s)', 'speedup': 'Speed-up'}
+LATEX_TITLES = dict(acc_f=r'Acc$_f\downarrow$', acc_r=r'Acc$_r\uparrow$', acc_ft=r'Acc$_{ft}\downarrow$',
+                    acc_rt=r'Acc$_{rt}\uparrow$', h_mean=r'H-Mean$\uparrow$', mia=r'MIA$\downarrow$',
+                    time_s='Time (s)', speedup='Speed-up')
+REFERENCE_ROWS = dict(Original='original', Retrain='retrain')
+_CSV_HEAD = ['cell', 'status', 'section', 'row', 'method', 'forget_set', 'forget_classes', 'n_forget', 'seed']
+
+
+@dataclass
+class Stat:
+    """Mean and sample standard deviation (None for a single value) of ``n`` values."""
+    mean: float
+    std: Optional[float]
+    n: int
+
+
+def summarize(values: Sequence[Optional[float]]) -> Optional[Stat]:
+    values = [float(v) for v in values if v is not None and v != '' and not math.isnan(float(v))]
+    if not values:
+        return None
+    return Stat(statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None, len(values))
+
+
+def _distinct_models(records: List[Dict[str, Any]], kind: str) -> List[Dict[str, Any]]:
+    """One record per distinct ``kind`` checkpoint: the reference rows are not weighted by the method count."""
+    seen = {}
+    for r in records:
+        seen.setdefault(r.get(f'{kind}.sha256'), r)
+    return list(seen.values())
+
+
+def _reference_row(records, kind: str, columns: Sequence[str]) -> Dict[str, Optional[Stat]]:
+    models = _distinct_models(records, kind)
+    row = {c: summarize([m.get(f'{kind}.{c}') for m in models]) for c in columns}
+    row['time_s'] = summarize([m.get(f'{kind}.train_s') for m in models])
+    row['speedup'] = Stat(1.0, None, 1) if kind == 'retrain' and row['time_s'] else None
+    return row
+
+
+def _method_row(records, columns: Sequence[str]) -> Dict[str, Optional[Stat]]:
+    row = {c: summarize([r.get(c) for r in records]) for c in columns}
+    retrain = summarize([m.get('retrain.train_s') for m in _distinct_models(records, 'retrain')])
+    row['speedup'] = Stat(retrain.mean / row['time_s'].mean, None, 1) \
+        if retrain and row['time_s'] and row['time_s'].mean > 0 else None
+    return row
+
+
+def aggregate(records: List[Dict[str, Any]], columns: Sequence[str]) -> Dict[str, Dict[str, Dict[str, dict]]]:
+    """``{section: {forget set: {row: {column: Stat or None}}}}`` over the finished records.
+
+    Rows and groups keep the order of the records (the grid's order); a row with no finished cell is kept,
+    empty, so a table always shows what the grid contains.
+    """
+    metric_columns = [c for c in columns if c not in DEFAULT_EXTRA_COLUMNS] + ['time_s']
+    tables: Dict[str, Dict[str, Dict[str, dict]]] = {}
+    for section in dict.fromkeys(r['section'] for r in records):
+        in_section = [r for r in records if r['section'] == section]
+        for group in dict.fromkeys(r['forget_set'] for r in in_section):
+            cells = [r for r in in_section if r['forget_set'] == group]
+            done = [r for r in cells if r['status'] == 'done']
+            rows = {title: _reference_row(done, kind, metric_columns) for title, kind in REFERENCE_ROWS.items()}
+            for name in dict.fromkeys(r['row'] for r in cells):
+                rows[name] = _method_row([r for r in done if r['row'] == name], metric_columns)
+            tables.setdefault(section, {})[group] = rows
+    return tables
+
+
+def _number(column: str, value: float) -> str:
+    if column == 'speedup':
+        return f'{value:.1f}×' if value < 10 else f'{value:.0f}×'
+    return f'{value:.1f}' if column == 'time_s' else f'{value:.2f}'
+
+
+def format_stat(column: str, stat: Optional[Stat], pm: str = ' ± ') -> str:
+    if stat is None:
+        return '–'
+    text = _number(column, stat.mean)
+    return text if stat.std is None else f'{text}{pm}{_number(column, stat.std)}'
+
+
+def _seed_note(records: List[Dict[str, Any]]) -> str:
+    seeds = list(dict.fromkeys(r['seed'] for r in records))
+    missing = [r for r in records if r['status'] != 'done']
+    note = (f'Mean ± sample standard deviation over {len(seeds)} seed{"s" * (len(seeds) != 1)} '
+            f'({", ".join(map(str, seeds))}). '
+            'Time: unlearning wall time of a method, training wall time of Original and Retrain; '
+            "speed-up: Retrain's training time / the method's unlearning time.")
+    if missing:
+        note += (f' {len(missing)} of {len(records)} cells are not finished '
+                 f'({", ".join(sorted({r["status"] for r in missing}))}): their rows average fewer seeds.')
+    return note
+
+
+def markdown_tables(records: List[Dict[str, Any]], columns: Sequence[str], title: str) -> str:
+    """table.md: a table per section, forget sets side by side (their name before each column title)."""
+    lines = [f'# {title}', '', _seed_note(records), '']
+    for section, groups in aggregate(records, columns).items():
+        if section:
+            lines += [f'## {section}', '']
+        several = len(groups) > 1
+        if not several:
+            lines += [f'Forgetting: {next(iter(groups))}', '']
+        heads = [f'{g}: {TITLES.get(c, c)}' if several else TITLES.get(c, c) for g in groups for c in columns]
+        lines += ['| method | ' + ' | '.join(heads) + ' |', '|---|' + '---|' * len(heads)]
+        for name in next(iter(groups.values())):
+            cells = [format_stat(c, groups[g].get(name, {}).get(c)) for g in groups for c in columns]
+            lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
+        lines.append('')
+    return '\n'.join(lines)
+
+
+def _latex_escape(text: str) -> str:
+    for char in '\\&%$#_{}':
+        text = text.replace(char, '\\' + char)
+    return text.replace('±', r'$\pm$').replace('×', r'$\times$').replace('–', '--')
+
+
+def latex_tables(records: List[Dict[str, Any]], columns: Sequence[str], title: str) -> str:
+    """table.tex: a booktabs tabular per section, a multicolumn header per forget set."""
+    out = [f'% {title}: generated by tools/benchmark.py. {_seed_note(records)}',
+           '% needs \\usepackage{booktabs}']
+    for section, groups in aggregate(records, columns).items():
+        width = len(columns)
+        out += [f'% {section}' if section else '%', r'\begin{tabular}{l' + 'c' * width * len(groups) + '}',
+                r'\toprule',
+                ' & '.join([''] + [rf'\multicolumn{{{width}}}{{c}}{{{_latex_escape(str(g))}}}' for g in groups])
+                + r' \\',
+                ' '.join(rf'\cmidrule(lr){{{2 + i * width}-{1 + (i + 1) * width}}}' for i in range(len(groups))),
+                ' & '.join(['Method'] + [LATEX_TITLES.get(c, _latex_escape(TITLES.get(c, c)))
+                                         for _ in groups for c in columns]) + r' \\', r'\midrule']
+        for i, name in enumerate(next(iter(groups.values()))):
+            if i == len(REFERENCE_ROWS):
+                out.append(r'\midrule')
+            cells = [_latex_escape(format_stat(c, groups[g].get(name, {}).get(c), pm='±')) for g in groups
+                     for c in columns]
+            out.append(' & '.join([_latex_escape(name)] + cells) + r' \\')
+        out += [r'\bottomrule', r'\end{tabular}', '']
+    return '\n'.join(out)
+
+
+def results_csv(records: List[Dict[str, Any]]) -> str:
+    """results.csv: one row per cell, the fixed settings first, then every key any record has."""
+    fields = list(dict.fromkeys(_CSV_HEAD + [k for r in records for k in r]))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, restval='', lineterminator='\n')
+    writer.writeheader()
+    writer.writerows(records)
+    return buffer.getvalue()
+
+
+def read_results(path) -> List[Dict[str, Any]]:
+    """results.csv back as records, numbers as floats (what the figures read)."""
+    def value(text: str):
+        try:
+            return float(text)
+        except ValueError:
+            return text or None
+    with open(path, newline='') as f:
+        return [{k: value(v) if k not in _CSV_HEAD[:7] else v for k, v in row.items()} for row in csv.DictReader(f)]

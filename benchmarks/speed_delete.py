@@ -90,7 +90,7 @@ def framework_epochs(task, network, dataset, batch_size, epochs, lr=1e-4):
     with tempfile.TemporaryDirectory() as tmp:
         with mmengine_runner(model=model, log_file=Path(tmp) / 'bench.log', seed=0,
                              train_dataloader=task.dataloader(dataset, batch_size, shuffle=True),
-                             max_epochs=epochs, custom_hooks=[timer], log_interval=50,
+                             max_epochs=epochs, custom_hooks=[timer], log_interval=50, log_level='WARNING',
                              optim_wrapper=dict(optimizer=dict(type='SGD', lr=lr, momentum=0.9))) as runner:
             runner.train()
     return timer.times

@@ -45,7 +45,7 @@ def mmengine_runner(*, model, log_file: Path, seed: int, launcher: str = 'none',
                     train_dataloader: dict, max_epochs: int, optim_wrapper: dict,
                     param_scheduler: Optional[dict] = None, val_dataloader: Optional[dict] = None,
                     val_evaluator=None, checkpoint_hook: Optional[dict] = None, custom_hooks=(),
-                    log_interval: int = 10, deterministic: bool = False,
+                    log_interval: int = 10, deterministic: bool = False, log_level: str = 'INFO',
                     train_loop: Optional[dict] = None) -> Iterator[Runner]:
     """A stock mmengine Runner working in a scratch folder beside ``log_file``.
 
@@ -80,6 +80,7 @@ def mmengine_runner(*, model, log_file: Path, seed: int, launcher: str = 'none',
         launcher=launcher,
         env_cfg=dict(cudnn_benchmark=False, dist_cfg=dict(backend=dist_backend())),
         default_scope='mmengine',
+        log_level=log_level,
         cfg=_cpu_ddp_wrapper(launcher),
     )
     try:

@@ -131,3 +131,25 @@ def test_pytorch_launcher_runs_two_processes_on_cpu(first_run, digits_cache, tmp
     assert len(runs) == 1 and done.stdout.count('| DELETE |') == 1, 'rank 0 alone writes and reports'
     m = _metrics(runs[0])
     assert m['acc_ft'] < m['original']['acc_ft'] - 50
+
+
+def test_users_own_checkpoints_are_used_and_left_untouched(first_run, tmp_path):
+    """original_checkpoint / retrain_checkpoint: the user's files are read (never written) instead of the cache."""
+    import shutil
+    run_dir, _ = first_run
+    meta = json.loads((run_dir / 'meta.json').read_text())
+    mine = {}
+    for kind in ('original', 'retrain'):
+        mine[kind] = tmp_path / f'my_{kind}.pth'
+        shutil.copyfile(meta['checkpoints'][kind]['path'], mine[kind])
+    before = {kind: sha256_file(path) for kind, path in mine.items()}
+    status, _, err = run_tool('unlearn.py', CONFIG, '--work-dir', tmp_path / 'runs', '--cfg-options',
+                              f'original_checkpoint={mine["original"]}', f'retrain_checkpoint={mine["retrain"]}',
+                              f'checkpoint_dir={tmp_path / "empty_cache"}', 'schedule.max_epochs=1')
+    assert status == 0, err
+    meta2 = json.loads((next((tmp_path / 'runs').iterdir()) / 'meta.json').read_text())
+    for kind, path in mine.items():
+        assert meta2['checkpoints'][kind]['path'] == str(path)
+        assert meta2['checkpoints'][kind]['sha256'] == before[kind] == sha256_file(path)
+        assert not meta2['checkpoints'][kind]['trained_in_this_run']
+    assert not (tmp_path / 'empty_cache').exists() or not any((tmp_path / 'empty_cache').glob('*.pth'))

@@ -155,3 +155,22 @@ def test_svc_mia_rejects_bad_input():
         svc_mia(*good, *good, good[0], good[1] + 3)
     with pytest.raises(ValueError, match='probability rows'):
         svc_mia(*good, *good, good[0], good[1][:5])
+
+
+def test_mia_attack_reports_how_well_it_separates_its_shadow_sets():
+    """Shadow accuracy ~100 when members and non-members differ, ~50 when they look alike; MIA as svc_mia."""
+    from unlearn.metrics import mia_attack
+
+    rng = np.random.default_rng(0)
+
+    def probs(confidence, n):
+        first = np.clip(confidence + rng.normal(0, 0.01, n), 0, 1)
+        return np.stack([first, 1 - first], axis=1)
+
+    labels = np.zeros(200, dtype=int)
+    members, non_members, alike, target = probs(0.98, 200), probs(0.30, 200), probs(0.98, 200), probs(0.98, 50)
+    mia, separable = mia_attack(members, labels, non_members, labels, target, labels[:50])
+    assert mia == svc_mia(members, labels, non_members, labels, target, labels[:50])
+    assert separable['confidence'] > 95
+    _, look_alike = mia_attack(members, labels, alike, labels, target, labels[:50])
+    assert look_alike['confidence'] < 70

@@ -88,13 +88,36 @@ def _features(probs: torch.Tensor, labels: torch.Tensor) -> dict[str, np.ndarray
     return {name: value.numpy().reshape(n, -1) for name, value in features.items()}
 
 
-def _fit_predict(member: np.ndarray, non_member: np.ndarray, target: np.ndarray) -> float:
-    """Upstream ``SVC_fit_predict`` (target_train branch): percent of target rows predicted member."""
+def _fit_predict(member: np.ndarray, non_member: np.ndarray, target: np.ndarray) -> tuple[float, float]:
+    """Upstream ``SVC_fit_predict`` (target_train branch): percent of target rows predicted member, and the
+    attack's own accuracy on the shadow rows it was fitted on (near 50 = members and non-members look alike)."""
     x_shadow = np.concatenate([member, non_member])
     y_shadow = np.concatenate([np.ones(len(member)), np.zeros(len(non_member))])
     clf = SVC(C=3, gamma='auto', kernel='rbf')
     clf.fit(x_shadow, y_shadow)
-    return float(clf.predict(target).mean() * 100.0)
+    return float(clf.predict(target).mean() * 100.0), float(clf.score(x_shadow, y_shadow) * 100.0)
+
+
+def mia_attack(shadow_train_probs: Any, shadow_train_labels: Any,
+               shadow_test_probs: Any, shadow_test_labels: Any,
+               target_probs: Any, target_labels: Any) -> tuple[dict[str, float], dict[str, float]]:
+    """:func:`svc_mia` plus, per feature, the attack's accuracy on its shadow data.
+
+    The shadow accuracy says whether the MIA means anything here: when a model is as confident on unseen
+    data as on its training data (easy datasets), the SVC cannot separate members from non-members
+    (~50 %), and what it predicts for the forget set is extrapolation, not evidence.
+    """
+    sets = {'shadow_train': _as_set('shadow_train', shadow_train_probs, shadow_train_labels),
+            'shadow_test': _as_set('shadow_test', shadow_test_probs, shadow_test_labels),
+            'target': _as_set('target', target_probs, target_labels)}
+    widths = {name: probs.shape[1] for name, (probs, _) in sets.items()}
+    if len(set(widths.values())) != 1:
+        raise ValueError(f'all sets must have the same number of classes K; got {widths}')
+    member, non_member, target = (_features(*sets[name])
+                                  for name in ('shadow_train', 'shadow_test', 'target'))
+    results = {name: _fit_predict(member[name], non_member[name], target[name]) for name in MIA_FEATURES}
+    return ({name: mia for name, (mia, _) in results.items()},
+            {name: shadow for name, (_, shadow) in results.items()})
 
 
 def svc_mia(shadow_train_probs: Any, shadow_train_labels: Any,
@@ -106,12 +129,5 @@ def svc_mia(shadow_train_probs: Any, shadow_train_labels: Any,
     target = D_f (SPEC.md §4.5, §7.15). All sets must be non-empty, since the SVC needs both labels
     to fit, and share the same number of classes K.
     """
-    sets = {'shadow_train': _as_set('shadow_train', shadow_train_probs, shadow_train_labels),
-            'shadow_test': _as_set('shadow_test', shadow_test_probs, shadow_test_labels),
-            'target': _as_set('target', target_probs, target_labels)}
-    widths = {name: probs.shape[1] for name, (probs, _) in sets.items()}
-    if len(set(widths.values())) != 1:
-        raise ValueError(f'all sets must have the same number of classes K; got {widths}')
-    member, non_member, target = (_features(*sets[name])
-                                  for name in ('shadow_train', 'shadow_test', 'target'))
-    return {name: _fit_predict(member[name], non_member[name], target[name]) for name in MIA_FEATURES}
+    return mia_attack(shadow_train_probs, shadow_train_labels, shadow_test_probs, shadow_test_labels,
+                      target_probs, target_labels)[0]

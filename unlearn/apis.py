@@ -76,9 +76,10 @@ def package_versions() -> Dict[str, str]:
     return versions
 
 
-def _cached_evaluation(task, network, splits, checkpoint: Path, forget_classes, original=None) -> dict:
+def _cached_evaluation(task, network, splits, checkpoint: Path, checkpoint_sha: str, forget_classes,
+                       original=None) -> dict:
     """Metrics of a fixed checkpoint on a forget request are computed once and kept beside it."""
-    key = hashlib.sha256(json.dumps(dict(ckpt=sha256_file(checkpoint), forget=list(forget_classes),
+    key = hashlib.sha256(json.dumps(dict(ckpt=checkpoint_sha, forget=list(forget_classes),
                                          data=task.fingerprint(), eval=repr(task.evaluation_fingerprint()),
                                          original=original), sort_keys=True, default=str).encode()).hexdigest()[:16]
     path = checkpoint.with_name(f'{checkpoint.stem}.metrics-{key}.json')
@@ -186,9 +187,10 @@ def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
         timings.update(original_s=original.wall_time_s, retrain_s=oracle.wall_time_s)
         started = time.time()
         logger.info('Evaluating the original model and the retrain oracle')
-        original_metrics = _cached_evaluation(task, original.network, splits, original.checkpoint, forget_classes)
-        oracle_metrics = _cached_evaluation(task, oracle.network, splits, oracle.checkpoint, forget_classes,
-                                            original=original_metrics)
+        original_metrics = _cached_evaluation(task, original.network, splits, original.checkpoint, original.sha256,
+                                              forget_classes)
+        oracle_metrics = _cached_evaluation(task, oracle.network, splits, oracle.checkpoint, oracle.sha256,
+                                            forget_classes, original=original_metrics)
         timings['evaluate_reference_s'] = time.time() - started
 
         # 3. Unlearning on the stock mmengine Runner (or a one-shot edit).
@@ -252,9 +254,9 @@ def _write_outputs(out: Path, cfg, task, method, forget_classes, forget_names, s
         seeds=dict(unlearn=seed, train=cfg.train_schedule.get('seed')),
         config_sha256=config_hash(cfg),
         checkpoints=dict(
-            original=dict(path=str(original.checkpoint), sha256=sha256_file(original.checkpoint),
+            original=dict(path=str(original.checkpoint), sha256=original.sha256,
                           trained_in_this_run=original.trained_now),
-            retrain=dict(path=str(oracle.checkpoint), sha256=sha256_file(oracle.checkpoint),
+            retrain=dict(path=str(oracle.checkpoint), sha256=oracle.sha256,
                          trained_in_this_run=oracle.trained_now),
             unlearned=dict(path='unlearned.pth', sha256=output_sha)),
         wall_time_s=timings, versions=package_versions(),
@@ -293,7 +295,7 @@ def evaluate_checkpoint(cfg: Config, checkpoint: Path) -> tuple:
         path = Path(cfg.get(f'{kind}_checkpoint') or cached_model_path(kind, cfg, task, forget_classes))
         if path.is_file():
             network = load_weights(task.build_network(cfg.model), path)
-            rows[title] = _cached_evaluation(task, network, splits, path, forget_classes,
+            rows[title] = _cached_evaluation(task, network, splits, path, sha256_file(path), forget_classes,
                                              original=rows.get('Original'))
     network = load_weights(task.build_network(cfg.model), checkpoint)
     rows[Path(checkpoint).name] = task.evaluate(network, splits, original=rows.get('Original'))

@@ -87,9 +87,9 @@ def mmengine_runner(*, model, log_file: Path, seed: int, launcher: str = 'none',
         yield runner
         barrier()
     finally:
-        runner_log = Path(runner.log_dir) / f'{runner.timestamp}.log'
-        if is_main_process() and runner_log.is_file():
-            with open(log_file, 'a') as out:
-                out.write(runner_log.read_text())
         if is_main_process():
+            runner_log = Path(runner.log_dir) / f'{runner.timestamp}.log'
+            if runner_log.is_file():
+                with open(log_file, 'a') as out:
+                    out.write(runner_log.read_text())
             shutil.rmtree(scratch, ignore_errors=True)

@@ -29,6 +29,7 @@ ORIGINAL, RETRAIN = 'original', 'retrain'
 class ObtainedModel:
     network: nn.Module
     checkpoint: Path
+    sha256: str  # of ``checkpoint``, hashed once: it keys cached metrics and goes into meta.json
     trained_now: bool
     wall_time_s: float = 0.0
 
@@ -87,7 +88,7 @@ def obtain_model(kind: str, cfg, task: TaskAdapter, splits: Splits, forget_class
     user_path = cfg.get(f'{kind}_checkpoint')
     if user_path:
         load_weights(network, user_path)
-        return ObtainedModel(network, Path(user_path), trained_now=False)
+        return ObtainedModel(network, Path(user_path), sha256_file(user_path), trained_now=False)
 
     schedule, model_cfg = _plain(cfg.train_schedule), _plain(cfg.model)
     path = cached_model_path(kind, cfg, task, forget_classes)
@@ -96,7 +97,7 @@ def obtain_model(kind: str, cfg, task: TaskAdapter, splits: Splits, forget_class
     if path.is_file():
         logger.info(f'Using the cached {kind} model {path}')
         load_weights(network, path)
-        return ObtainedModel(network, path, trained_now=False)
+        return ObtainedModel(network, path, sha256_file(path), trained_now=False)
 
     what = 'on all training data' if kind == ORIGINAL else \
         f'on the remaining data only (never seeing {task.forget_class_names(forget_classes)})'
@@ -107,10 +108,11 @@ def obtain_model(kind: str, cfg, task: TaskAdapter, splits: Splits, forget_class
     started = time.time()
     train_supervised(task, network, train_set, val_set, schedule, log_file=path.with_suffix('.log'),
                      launcher=launcher)
+    sha = None
     if is_main_process():
-        save_state_dict(network, path)
+        sha = save_state_dict(network, path)
         save_json(dict(kind=kind, key=key, model=model_cfg, data=task.fingerprint(), recipe=schedule,
                        forget_classes=list(forget_classes) if kind == RETRAIN else None,
-                       sha256=sha256_file(path), train_wall_time_s=time.time() - started), path.with_suffix('.json'))
+                       sha256=sha, train_wall_time_s=time.time() - started), path.with_suffix('.json'))
     barrier()
-    return ObtainedModel(network, path, trained_now=True)
+    return ObtainedModel(network, path, sha or sha256_file(path), trained_now=True)

@@ -46,11 +46,12 @@ def mmengine_runner(*, model, log_file: Path, seed: int, launcher: str = 'none',
                     param_scheduler: Optional[dict] = None, val_dataloader: Optional[dict] = None,
                     val_evaluator=None, checkpoint_hook: Optional[dict] = None, custom_hooks=(),
                     log_interval: int = 10, deterministic: bool = False, log_level: str = 'INFO',
-                    train_loop: Optional[dict] = None) -> Iterator[Runner]:
+                    train_loop: Optional[dict] = None, val_interval: int = 1) -> Iterator[Runner]:
     """A stock mmengine Runner working in a scratch folder beside ``log_file``.
 
     ``train_loop`` names a registered loop (``type`` plus its arguments) to use instead of the stock
     ``EpochBasedTrainLoop``, e.g. a method that alternates passes over two datasets every epoch.
+    ``val_interval``: validate every that many epochs (and after the last one) when a val set is given.
 
     When the block ends, the Runner's log is appended to ``log_file`` and its scratch folder (timestamped
     log dir, config dump, checkpoints) is removed, so a run folder holds only what the project writes.
@@ -67,7 +68,7 @@ def mmengine_runner(*, model, log_file: Path, seed: int, launcher: str = 'none',
         experiment_name=scratch.name,
         train_dataloader=train_dataloader,
         train_cfg=dict(train_loop or dict(by_epoch=True), max_epochs=max_epochs,
-                       val_interval=1 if validating else max_epochs + 1),
+                       val_interval=val_interval if validating else max_epochs + 1),
         optim_wrapper=optim_wrapper,
         param_scheduler=param_scheduler,
         val_dataloader=val_dataloader,

@@ -61,7 +61,9 @@ def train_supervised(task: TaskAdapter, network: nn.Module, train_set, val_set, 
         val_evaluator=evaluator,
         checkpoint_hook=dict(type='CheckpointHook', interval=-1, save_best=key, rule='greater',
                              save_last=False, save_optimizer=False, save_param_scheduler=False),
-        log_interval=schedule.get('log_interval', 50)) as runner:
+        log_interval=schedule.get('log_interval', 50),
+        # Official: every epoch. Sparser validation keeps CPU recipes affordable (best of the validated epochs).
+        val_interval=schedule.get('val_interval', 1)) as runner:
         runner.train()
         barrier()  # rank 0 writes the best checkpoint; every rank reads it
         state = load_state_dict(runner.message_hub.get_info('best_ckpt'))

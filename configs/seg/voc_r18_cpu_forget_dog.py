@@ -35,5 +35,6 @@ original_checkpoint = None  # trained here with mmseg's recipe and cached
 task = dict(data_hint='Download PASCAL VOC 2012 (VOCtrainval_11-May-2012.tar, '
                       'http://host.robots.ox.ac.uk/pascal/VOC/voc2012/) and extract it in data/ so that '
                       'data/VOCdevkit/VOC2012/JPEGImages exists')
-train_schedule = dict(max_epochs=40, batch_size=8, optim_wrapper=dict(optimizer=dict(lr=0.02)))
+# Validating the 346 val images every 5th epoch (and the last) rather than every epoch saves a third of the time.
+train_schedule = dict(max_epochs=40, batch_size=8, val_interval=5, optim_wrapper=dict(optimizer=dict(lr=0.02)))
 work_dir = 'work_dirs/voc_r18_cpu_forget_dog'

@@ -20,6 +20,8 @@ def _run(tmp_path, *options):
     (['forget_classes=[12]'], 'out of range'),
     ([f'forget_classes={list(range(10))}'], 'erases every one of the 10 classes'),
     (['forget_clases=[3]'], "unknown config key 'forget_clases' (did you mean 'forget_classes'?)"),
+    (['benchmark.seeds=[1]'], 'this is a benchmark config (it has a `benchmark` grid): run it with '
+                               'python tools/benchmark.py'),
     (['method.type=DELET'], "unknown method type 'DELET' (did you mean 'DELETE'?)"),
     (['method.alpah=0.5'], "method 'DELETE'"),
     (['model.type=ResNet19'], "unknown model type 'ResNet19'"),

@@ -54,6 +54,9 @@ def check_config(cfg: Config) -> None:
     unknown = [key for key in cfg.keys() if key not in known]
     if unknown:
         unknown = sorted(set(unknown) - keys_from_package_bases(cfg.filename))
+    if 'benchmark' in unknown:
+        raise UnlearnError('this is a benchmark config (it has a `benchmark` grid): run it with '
+                           f'python tools/benchmark.py {cfg.filename or "CONFIG"}')
     for key in unknown:
         close = difflib.get_close_matches(key, known, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f'known keys: {sorted(known)}'

@@ -251,6 +251,7 @@ def _write_outputs(out: Path, cfg, task, method, forget_classes, forget_names, s
     save_json(dict(
         forget_classes=dict(indices=forget_classes, names=forget_names),
         method=dict(cfg.method), method_uses_remain_data=method.uses_remain_data,
+        method_table_name=method.table_name,
         seeds=dict(unlearn=seed, train=cfg.train_schedule.get('seed')),
         config_sha256=config_hash(cfg),
         checkpoints=dict(

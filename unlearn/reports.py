@@ -36,13 +36,19 @@ def save_figure(fig, path: Path) -> Path:
     return path
 
 
+def pyplot():
+    """matplotlib.pyplot on the file-only Agg backend (no display on servers), imported only when drawing."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
+
+
 def plot_curves(history: List[dict], path: Path, title: str) -> Optional[Path]:
     """Accuracy per split against the unlearning epoch (epoch 0 = the original model)."""
     if len(history) < 2:
         return None
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
     epochs = [h['epoch'] for h in history]

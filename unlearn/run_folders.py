@@ -11,11 +11,6 @@ from .checkpoint import load_weights
 from .errors import UnlearnError
 
 
-def run_title(meta: dict) -> str:
-    """A run's row name, as in its report: the method, "(R)" if it read remaining data."""
-    return meta['method']['type'] + (' (R)' if meta.get('method_uses_remain_data') else '')
-
-
 def load_run_networks(run_dirs: Sequence[Path]) -> Tuple[ForgetRequest, Dict[str, nn.Module]]:
     """The forget request of the runs and ``{'Original', 'Retrain', <each run's method>: network}``.
 
@@ -43,7 +38,7 @@ def load_run_networks(run_dirs: Sequence[Path]) -> Tuple[ForgetRequest, Dict[str
                                'was started in, or train it again with tools/train.py)')
         networks[title] = load_weights(request.task.build_network(cfg.model), path)
     for run_dir, meta in zip(map(Path, run_dirs), metas):
-        title = run_title(meta)
+        title = meta['method_table_name']  # as in its report: "(R)" if it read remaining data
         title = title if title not in networks else f'{title} ({run_dir.name})'
         networks[title] = load_weights(request.task.build_network(cfg.model), run_dir / 'unlearned.pth')
     return request, networks

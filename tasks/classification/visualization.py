@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from unlearn.reports import save_figure
+from unlearn.reports import pyplot, save_figure
 
 
 @torch.no_grad()
@@ -46,9 +46,7 @@ def tsne_2d(features: np.ndarray, perplexity: float = 30.0, seed: int = 0) -> np
 def plot_tsne(embeddings: Dict[str, np.ndarray], labels: np.ndarray, class_names: Sequence[str],
               forget_classes: Sequence[int], path: Path, title: str = '') -> Path:
     """A panel per model: remaining classes in colour, the forgotten ones as large black-edged red points."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     forget = np.isin(labels, list(forget_classes))
     forgotten = 'forgotten: ' + (', '.join(class_names[c] for c in forget_classes) if len(forget_classes) <= 3

@@ -4,7 +4,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from unlearn.reports import save_figure
+from unlearn.reports import pyplot, save_figure
 
 VOID_COLOUR = (224, 224, 192)  # VOC's colour for void / object borders
 
@@ -24,9 +24,7 @@ def overlay_figure(path: Path, samples: List[Tuple[np.ndarray, np.ndarray, Dict[
     Args:
         samples: ``(image [H, W, 3] RGB, ground truth [H, W], {model name: prediction [H, W]})``.
     """
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from matplotlib.patches import Patch
 
     columns = ['image', 'ground truth', *samples[0][2]]
@@ -52,9 +50,7 @@ def overlay_figure(path: Path, samples: List[Tuple[np.ndarray, np.ndarray, Dict[
 
 def redistribution_figure(path: Path, rows: Dict[str, Dict[str, float]], title: str, min_share: float = 0.5) -> Path:
     """Grouped bars: for each model, the share of ground-truth forget pixels predicted as each class."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     classes = [c for c in next(iter(rows.values())) if any(r[c] >= min_share for r in rows.values())]
     width = 0.8 / len(rows)

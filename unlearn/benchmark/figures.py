@@ -8,16 +8,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Sequence
 
 from ..errors import UnlearnError
-from ..reports import COLUMN_TITLES, save_figure
+from ..reports import COLUMN_TITLES, pyplot, save_figure
 
 FIGURES = ('seed_boxplot', 'forget_set_size')
-
-
-def _pyplot():
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    return plt
 
 
 def _done(records: List[Dict[str, Any]], metrics: Sequence[str]) -> List[Dict[str, Any]]:
@@ -32,7 +25,7 @@ def _done(records: List[Dict[str, Any]], metrics: Sequence[str]) -> List[Dict[st
 def seed_boxplot(records: List[Dict[str, Any]], path: Path, metrics: Sequence[str] = ('acc_ft', 'acc_rt'),
                  title: str = '') -> Path:
     """A panel per metric, a box per table row (and forget set, if several) over the seeds."""
-    plt = _pyplot()
+    plt = pyplot()
     done = _done(records, metrics)
     several = len({r['forget_set'] for r in done}) > 1
     keys = list(dict.fromkeys((r['row'], r['forget_set']) for r in done))
@@ -58,7 +51,7 @@ def seed_boxplot(records: List[Dict[str, Any]], path: Path, metrics: Sequence[st
 def forget_set_size_plot(records: List[Dict[str, Any]], path: Path, metric: str = 'h_mean', title: str = '') -> Path:
     """Mean ± std of ``metric`` over seeds against the number of forgotten classes, a line per row."""
     from .tables import summarize
-    plt = _pyplot()
+    plt = pyplot()
     done = _done(records, [metric])
     sizes = sorted({int(r['n_forget']) for r in done})
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)

@@ -222,6 +222,35 @@ def test_a_failing_cell_is_recorded_and_the_grid_goes_on(tmp_path, digits_cache,
     assert '1 of 2 cells are not finished (failed)' in (tmp_path / 'out' / 'table.md').read_text()
 
 
+def test_processes_share_a_grid_cell_by_cell(tmp_path, digits_cache):
+    """A cell another process holds is skipped (and reported as running); a killed run's leftovers go."""
+    from unlearn.benchmark.run import locked
+    config = write_config(tmp_path, f"methods=['{METHODS / 'delete.py'}'], seeds=[0, 1], threads=1",
+                          extra='schedule = dict(max_epochs=1, curve_interval=0)')
+    args = [config, '--out-dir', tmp_path / 'out', '--cfg-options', f'checkpoint_dir={digits_cache}']
+    held, killed = expand_grid(Config.fromfile(config), tmp_path / 'out')
+    leftover = killed.work_dir / '.20260101_000000_DELETE.partial'
+    leftover.mkdir(parents=True)
+    with locked(held.work_dir, wait=False) as taken:
+        assert taken
+        status, stdout, err = run_tool('benchmark.py', *args)
+        assert status == 0 and 'Ran 1 of 2 cells' in stdout, err
+        assert [r['status'] for r in read_results(tmp_path / 'out' / 'results.csv')] == ['running', 'done']
+        status, stdout, _ = run_tool('benchmark.py', *args, '--dry-run')
+        assert [line.split()[0] for line in stdout.splitlines()[:2]] == ['running', 'done']
+    log = (tmp_path / 'out' / 'benchmark.log').read_text()
+    assert 'another process is running it, skipped' in log and 'left by a run that was killed' in log
+    assert not leftover.exists() and not any(held.work_dir.iterdir()), 'the held cell was never touched'
+
+    status, stdout, err = run_tool('benchmark.py', *args, '--results-only')
+    assert status == 0 and 'Ran 0 of 2 cells' in stdout, err
+    assert not any(held.work_dir.iterdir())
+    assert '1 of 2 cells are not finished (pending)' in (tmp_path / 'out' / 'table.md').read_text()
+    status, stdout, err = run_tool('benchmark.py', *args)
+    assert status == 0 and 'Ran 1 of 2 cells' in stdout, err
+    assert [r['status'] for r in read_results(tmp_path / 'out' / 'results.csv')] == ['done', 'done']
+
+
 def test_plots_and_tsne_from_the_grid(tiny_grid, tmp_path):
     out, _, _ = tiny_grid
     status, _, err = run_tool('analysis/plot_results.py', out / 'results.csv', 'forget_set_size', '--out',

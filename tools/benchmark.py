@@ -2,11 +2,15 @@
 
     python tools/benchmark.py configs/benchmarks/digits_table1.py
     python tools/benchmark.py CONFIG --out-dir DIR --cfg-options benchmark.seeds="[0,1]" schedule.max_epochs=5
-    python tools/benchmark.py CONFIG --dry-run        # list the cells and which are finished
+    python tools/benchmark.py CONFIG --dry-run        # list the cells: done, running or pending
+    python tools/benchmark.py CONFIG --results-only   # write the tables from the cells finished so far
 
 Each cell is one run of tools/unlearn.py, in <out_dir>/runs/<cell>/; the original model and the retrain
 oracle come from the cache. Rerunning the command skips finished cells. Writes results.csv, table.md and
 table.tex (mean ± std over seeds, wall time, speed-up over retraining) in the output folder.
+
+To use several cores or GPUs, start the same command once per core (CUDA_VISIBLE_DEVICES=i for GPU i):
+each process takes the next cell no other process is running.
 """
 import os
 import sys
@@ -21,13 +25,15 @@ def parse_args():
     parser = config_parser(__doc__.splitlines()[0], launcher=False)
     parser.add_argument('--out-dir', help='output folder (default: the config\'s benchmark.out_dir)')
     parser.add_argument('--dry-run', action='store_true', help='check the grid and list its cells; run nothing')
+    parser.add_argument('--results-only', action='store_true',
+                        help='run nothing; write results.csv and the tables from the cells finished so far')
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
-    result = run_benchmark(cfg, args.out_dir, dry_run=args.dry_run)
+    result = run_benchmark(cfg, args.out_dir, dry_run=args.dry_run, results_only=args.results_only)
     if args.dry_run:
         for record in result.records:
             print(f"{record['status']:8} {record['cell']}")

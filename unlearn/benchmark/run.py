@@ -10,15 +10,26 @@ A cell is finished when its folder holds a run with ``metrics.json`` (a run fold
 complete), so rerunning the same command runs only what is missing or failed. The result files are
 derived from the finished runs and rewritten each time; those of a different grid are moved to
 ``previous/`` first.
+
+Several processes may run the same benchmark at once (one per core or GPU): a process holds a lock on the
+cell it runs, and the others skip that cell. The kernel drops the lock when its holder dies, so a killed
+run never blocks its cell; the next process to take the cell removes the killed run's hidden ``.partial``
+folder.
 """
 import contextlib
 import hashlib
+import os
 import json
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; one process per benchmark folder there
+    fcntl = None
 
 import torch
 from mmengine.config import Config
@@ -53,6 +64,44 @@ def finished_run(cell: Cell) -> Optional[Path]:
     return runs[-1] if runs else None
 
 
+@contextlib.contextmanager
+def locked(folder: Path, wait: bool = True) -> Iterator[bool]:
+    """Hold an exclusive lock on ``folder`` (flock on the folder itself: no lock files to clean up).
+
+    Yields whether the lock was taken; with ``wait=False`` it yields False at once if another process holds it.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:
+        yield True
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def cell_is_running(cell: Cell) -> bool:
+    """Whether another process holds ``cell`` now."""
+    if not cell.work_dir.is_dir():
+        return False
+    with locked(cell.work_dir, wait=False) as taken:
+        return not taken
+
+
+def remove_killed_runs(cell: Cell) -> List[Path]:
+    """Delete the hidden ``.partial`` folders of runs that died; only call while holding the cell's lock."""
+    stale = sorted(p for p in cell.work_dir.glob('.*.partial') if p.is_dir())
+    for path in stale:
+        shutil.rmtree(path)
+    return stale
+
+
 def _train_time(meta: dict, kind: str) -> Optional[float]:
     """Wall time of training the cached ``kind`` model, from the sidecar JSON the cache writes beside it."""
     sidecar = Path(meta['checkpoints'][kind]['path']).with_suffix('.json')
@@ -74,7 +123,8 @@ def _scalars(metrics: dict, prefix: str = '') -> Dict[str, Any]:
 
 def cell_record(cell: Cell, run_dir: Optional[Path], error: Optional[str] = None) -> Dict[str, Any]:
     """One results.csv row: the cell's settings and, if it finished, its metrics and wall times."""
-    record = dict(cell=cell.key, status='done' if run_dir else 'failed' if error else 'pending',
+    status = 'done' if run_dir else 'failed' if error else 'running' if cell_is_running(cell) else 'pending'
+    record = dict(cell=cell.key, status=status,
                   section=cell.section, row=cell.row, method=cell.method, forget_set=cell.forget_set,
                   forget_classes=' '.join(map(str, cell.forget_classes)), n_forget=len(cell.forget_classes),
                   seed=cell.seed, **cell.grid)
@@ -136,19 +186,23 @@ def write_results(out_dir: Path, cfg: Config, cells: List[Cell], records: List[D
                   columns: List[str], failures: Dict[str, str]) -> None:
     """results.csv, table.md, table.tex and benchmark.json, from every cell's record."""
     grid_id = hashlib.sha256(json.dumps(sorted(c.key for c in cells)).encode()).hexdigest()[:12]
-    _keep_previous(out_dir, grid_id)
-    save_text(results_csv(records), out_dir / 'results.csv')
-    save_text(markdown_tables(records, columns, _title(cfg)), out_dir / 'table.md')
-    save_text(latex_tables(records, columns, _title(cfg)), out_dir / 'table.tex')
-    save_json(dict(grid_id=grid_id, config=cfg.filename, cells=[c.key for c in cells], failures=failures),
-              out_dir / 'benchmark.json')
+    with locked(out_dir):  # processes sharing the folder write one after the other
+        _keep_previous(out_dir, grid_id)
+        save_text(results_csv(records), out_dir / 'results.csv')
+        save_text(markdown_tables(records, columns, _title(cfg)), out_dir / 'table.md')
+        save_text(latex_tables(records, columns, _title(cfg)), out_dir / 'table.tex')
+        save_json(dict(grid_id=grid_id, config=cfg.filename, cells=[c.key for c in cells], failures=failures),
+                  out_dir / 'benchmark.json')
 
 
-def run_benchmark(cfg: Config, out_dir: Optional[Path] = None, dry_run: bool = False) -> BenchmarkResult:
+def run_benchmark(cfg: Config, out_dir: Optional[Path] = None, dry_run: bool = False,
+                  results_only: bool = False) -> BenchmarkResult:
     """Run every unfinished cell of the benchmark ``cfg``, then write the results from all finished cells.
 
     The grid is expanded and checked (configs, methods, forget sets) before the first cell runs; a cell that
     fails later is logged, recorded in results.csv and benchmark.json, and retried by the next invocation.
+    A cell another process is running is skipped. ``results_only`` runs nothing and writes the results of
+    the cells finished so far (the others are empty rows, counted in the table's note).
     """
     spec = benchmark_spec(cfg)
     out_dir = Path(out_dir or spec.get('out_dir') or default_out_dir(cfg))
@@ -165,7 +219,8 @@ def run_benchmark(cfg: Config, out_dir: Optional[Path] = None, dry_run: bool = F
     logger = MMLogger.get_instance(f'unlearn-benchmark-{out_dir.resolve()}-{time.time_ns()}',
                                    logger_name='unlearn', log_file=str(out_dir / 'benchmark.log'), file_mode='a')
     logger.info(f'Benchmark {cfg.filename}: {len(cells)} cells, {len(cells) - len(pending)} already finished, '
-                f'{len(pending)} to run; results in {out_dir}')
+                f'{len(pending)} ' + ('not run (results only)' if results_only else 'to run') +
+                f'; results in {out_dir}')
     failures, durations = {}, []
     with torch_threads(spec.get('threads')):
         for i, cell in enumerate(cells, 1):
@@ -173,14 +228,25 @@ def run_benchmark(cfg: Config, out_dir: Optional[Path] = None, dry_run: bool = F
             if cell.key not in pending:
                 logger.info(f'{progress}: finished before ({finished_run(cell)}), skipped')
                 continue
-            logger.info(f'{progress}: running {cell.row} on {cell.forget_set}, seed {cell.seed}')
-            started = time.time()
-            try:
-                run_dir = run_unlearning(cell.config)
-            except Exception as e:  # noqa: BLE001 - one cell's failure is recorded, the grid goes on
-                failures[cell.key] = f'{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""}'
-                logger.error(f'{progress}: FAILED ({failures[cell.key]}); it will be retried by the next run')
+            if results_only:
                 continue
+            with locked(cell.work_dir, wait=False) as taken:
+                if not taken:
+                    logger.info(f'{progress}: another process is running it, skipped')
+                    continue
+                if finished_run(cell) is not None:
+                    logger.info(f'{progress}: finished by another process ({finished_run(cell)}), skipped')
+                    continue
+                for stale in remove_killed_runs(cell):
+                    logger.info(f'{progress}: removed {stale}, left by a run that was killed')
+                logger.info(f'{progress}: running {cell.row} on {cell.forget_set}, seed {cell.seed}')
+                started = time.time()
+                try:
+                    run_dir = run_unlearning(cell.config)
+                except Exception as e:  # noqa: BLE001 - one cell's failure is recorded, the grid goes on
+                    failures[cell.key] = f'{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""}'
+                    logger.error(f'{progress}: FAILED ({failures[cell.key]}); it will be retried by the next run')
+                    continue
             durations.append(time.time() - started)
             left = len(pending) - pending.index(cell.key) - 1
             logger.info(f'{progress}: done in {durations[-1]:.1f} s ({run_dir}); '

@@ -1,6 +1,6 @@
 # The part of cifar10_resnet20_cpu_table1.py within reach of 2 CPU cores: every method that reads only the
 # forget data (the paper's white rows), plus Influence Unlearn's WoodFisher variant, whose remaining data is a
-# fixed 1,000-image sample. Measured on one core: ~7-12 min per run (evaluation included), except the two
+# fixed 1,000-image sample. Measured on one core: 3.5-16 min per run (evaluation included), except the two
 # Learn-to-Unlearn rows, whose adversarial inner loop makes a run ~55 min. The other grey rows (Finetune, SCRUB, Fisher, Bad Teacher and SalUn with
 # remaining data) pass over the 45,000 remaining images every epoch: run the full config for them.
 # Same out_dir as the full table, so its finished cells are reused there.

@@ -36,11 +36,21 @@ from .training import ORIGINAL, RETRAIN, cached_model_path, obtain_model
 DEFAULT_SEED = 2022  # the official code's seed (SPEC.md §1.4)
 
 
+def staging_dir(run_dir: Path) -> Path:
+    """The hidden folder a run is written into; renamed to ``run_dir`` only when complete."""
+    return run_dir.parent / f'.{run_dir.name}.partial'
+
+
+def unfinished_runs(work_dir: Path) -> List[Path]:
+    """The staging folders under ``work_dir``: runs in progress, or left behind by a run that was killed."""
+    return sorted(p for p in work_dir.glob(staging_dir(Path('*')).name) if p.is_dir())
+
+
 def _new_run_dir(work_dir: Path, method_name: str) -> Path:
     """A fresh, unused folder name: runs are never overwritten."""
     stem = f'{time.strftime("%Y%m%d_%H%M%S")}_{method_name}'
     run_dir, n = work_dir / stem, 1
-    while run_dir.exists() or (work_dir / f'.{run_dir.name}.partial').exists():
+    while run_dir.exists() or staging_dir(run_dir).exists():
         n += 1
         run_dir = work_dir / f'{stem}_{n}'
     return run_dir
@@ -167,7 +177,7 @@ def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
     run_dir = [_new_run_dir(work_dir, cfg.method['type']) if is_main_process() else None]
     broadcast_object_list(run_dir)  # every rank writes (rank 0 only) into the same folder
     run_dir = run_dir[0]
-    staging = work_dir / f'.{run_dir.name}.partial'
+    staging = staging_dir(run_dir)
     if is_main_process():
         staging.mkdir(parents=True)
     barrier()

@@ -18,8 +18,8 @@ folder.
 """
 import contextlib
 import hashlib
-import os
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -35,7 +35,7 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 
-from ..apis import run_unlearning
+from ..apis import run_unlearning, unfinished_runs
 from ..checkpoint import save_json, save_text
 from ..config import build_task
 from ..errors import UnlearnError
@@ -96,7 +96,7 @@ def cell_is_running(cell: Cell) -> bool:
 
 def remove_killed_runs(cell: Cell) -> List[Path]:
     """Delete the hidden ``.partial`` folders of runs that died; only call while holding the cell's lock."""
-    stale = sorted(p for p in cell.work_dir.glob('.*.partial') if p.is_dir())
+    stale = unfinished_runs(cell.work_dir)
     for path in stale:
         shutil.rmtree(path)
     return stale
@@ -234,8 +234,9 @@ def run_benchmark(cfg: Config, out_dir: Optional[Path] = None, dry_run: bool = F
                 if not taken:
                     logger.info(f'{progress}: another process is running it, skipped')
                     continue
-                if finished_run(cell) is not None:
-                    logger.info(f'{progress}: finished by another process ({finished_run(cell)}), skipped')
+                done = finished_run(cell)
+                if done is not None:
+                    logger.info(f'{progress}: finished by another process ({done}), skipped')
                     continue
                 for stale in remove_killed_runs(cell):
                     logger.info(f'{progress}: removed {stale}, left by a run that was killed')

@@ -96,9 +96,9 @@ def sgd_steps(model: UnlearnModel, batches: Sequence, lr: float = 0.05, momentum
 
 
 def run(model: UnlearnModel, data: MethodData, tmp_path: Path, max_epochs: int = 1, lr: float = 0.05,
-        weight_decay: float = 0.0, batch_size: int = 32) -> None:
-    """The real thing: :func:`unlearn.driver.run_method` on the stock mmengine Runner."""
-    schedule = dict(max_epochs=max_epochs, batch_size=batch_size, log_interval=1000, optim_wrapper=dict(
+        weight_decay: float = 0.0, batch_size: int = 32, log_interval: int = 1000) -> None:
+    """The real thing: :func:`unlearn.driver.run_method` on the stock mmengine Runner (log in tmp_path/run.log)."""
+    schedule = dict(max_epochs=max_epochs, batch_size=batch_size, log_interval=log_interval, optim_wrapper=dict(
         optimizer=dict(type='SGD', lr=lr, momentum=0.9, weight_decay=weight_decay)))
     run_method(model, model.method, data, schedule, log_file=tmp_path / 'run.log', seed=0)
 

@@ -1,5 +1,7 @@
 """The distillation baselines: Bad Teacher pulls forget outputs toward a random network, SCRUB alternates
 max steps on forget data with min steps on remaining data."""
+import re
+
 import torch
 import torch.nn.functional as F
 
@@ -73,6 +75,19 @@ def test_scrub_alternates_max_steps_on_forget_data_and_min_steps_on_remaining_da
     assert phases == ['max'] * n_forget + ['min'] + ['min'], 'epoch 1: max then min; epoch 2: min only'
     assert all(labels == set(FORGET) for phase, labels in seen if phase == 'max')
     assert all(FORGET[0] not in labels for phase, labels in seen if phase == 'min')
+
+
+def test_a_phased_epoch_is_logged_over_all_its_passes(tmp_path):
+    """SCRUB's first epoch is a forget pass then a remain pass: the log counts both ("[1][k/n_forget+1]"), not
+    the first pass's loader with the index restarting in the second (it used to log "[1][80/40]")."""
+    method = SCRUB(msteps=1)
+    run(wrapper(method), method_data(method, remain_size=64), tmp_path, max_epochs=2, lr=5e-4, batch_size=64,
+        log_interval=1)
+    n_forget = -(-len(method_data(method).forget) // 64)
+    logged = re.findall(r'Epoch\(train\)\s*\[(\d+)\]\[\s*(\d+)/(\d+)\]', (tmp_path / 'run.log').read_text())
+    first = n_forget + 1
+    assert [(int(e), int(i), int(n)) for e, i, n in logged] == \
+        [(1, i, first) for i in range(1, first + 1)] + [(2, 1, 1)]
 
 
 def test_scrub_max_step_moves_away_from_the_teacher_and_min_step_is_weighted_ce_plus_kd():

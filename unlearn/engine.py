@@ -46,12 +46,15 @@ def mmengine_runner(*, model, log_file: Path, seed: int, launcher: str = 'none',
                     param_scheduler: Optional[dict] = None, val_dataloader: Optional[dict] = None,
                     val_evaluator=None, checkpoint_hook: Optional[dict] = None, custom_hooks=(),
                     log_interval: int = 10, deterministic: bool = False, log_level: str = 'INFO',
-                    train_loop: Optional[dict] = None, val_interval: int = 1) -> Iterator[Runner]:
+                    train_loop: Optional[dict] = None, log_processor: Optional[dict] = None,
+                    val_interval: int = 1) -> Iterator[Runner]:
     """A stock mmengine Runner working in a scratch folder beside ``log_file``.
 
     ``train_loop`` names a registered loop (``type`` plus its arguments) to use instead of the stock
     ``EpochBasedTrainLoop``, e.g. a method that alternates passes over two datasets every epoch.
-    ``val_interval``: validate every that many epochs (and after the last one) when a val set is given.
+    ``log_processor`` names a registered log processor to use instead of mmengine's (e.g. the one that knows
+    that loop's epoch length). ``val_interval``: validate every that many epochs (and after the last one)
+    when a val set is given.
 
     When the block ends, the Runner's log is appended to ``log_file`` and its scratch folder (timestamped
     log dir, config dump, checkpoints) is removed, so a run folder holds only what the project writes.
@@ -75,6 +78,7 @@ def mmengine_runner(*, model, log_file: Path, seed: int, launcher: str = 'none',
         val_cfg=dict() if validating else None,
         val_evaluator=val_evaluator,
         default_hooks=dict(logger=dict(type='LoggerHook', interval=log_interval), checkpoint=checkpoint_hook),
+        log_processor=log_processor,
         custom_hooks=list(custom_hooks),
         visualizer=dict(type='Visualizer', vis_backends=[], name=scratch.name),
         randomness=dict(seed=seed, deterministic=deterministic),

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from unlearn.metrics import (HEADLINE_MIA_FEATURE, MIA_FEATURES, accuracy, h_mean, mia_features,
-                             per_class_accuracy, svc_mia)
+                             per_class_accuracy, predicted_classes, svc_mia)
 
 LOG_1E30 = math.log(np.float32(1e-30))  # upstream's stand-in for log 0, taken in fp32
 
@@ -17,6 +17,15 @@ def test_accuracy_hand_computed():
     assert accuracy(np.array([0, 1, 2, 2]), np.array([0, 1, 1, 2])) == pytest.approx(75.0)
     assert accuracy(torch.tensor([3, 3]), torch.tensor([3, 3])) == pytest.approx(100.0)
     assert accuracy([1], [0]) == 0.0
+
+
+def test_non_finite_rows_have_no_prediction_and_count_as_wrong():
+    probs = np.array([[np.nan, np.nan], [0.1, 0.9], [np.inf, 0.0], [0.8, 0.2]])
+    labels = np.array([0, 1, 0, 0])
+    assert probs.argmax(1)[0] == 0, 'numpy calls a NaN row class 0 (which would be credited as correct here)'
+    assert predicted_classes(probs).tolist() == [-1, 1, -1, 0]
+    assert accuracy(predicted_classes(probs), labels) == pytest.approx(50.0)
+    assert predicted_classes(torch.tensor([[0.2, 0.7, 0.1]])).tolist() == [1]
 
 
 @pytest.mark.parametrize('pred, target, message', [

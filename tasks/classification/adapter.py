@@ -13,8 +13,8 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from unlearn.adapter import Splits, TaskAdapter
 from unlearn.config import build_from
 from unlearn.errors import UnlearnError
-from unlearn.metrics import accuracy, h_mean, mia_attack, per_class_accuracy
-from unlearn.metrics.mia import HEADLINE_MIA_FEATURE
+from unlearn.metrics import accuracy, h_mean, mia_attack, per_class_accuracy, predicted_classes
+from unlearn.metrics.mia import HEADLINE_MIA_FEATURE, MIA_FEATURES
 from unlearn.registry import DATASETS, MODELS, TASKS
 
 
@@ -171,32 +171,43 @@ class ClassificationTask(TaskAdapter):
 
     def accuracy(self, network: nn.Module, dataset: Dataset) -> float:
         probs, labels = self.predict(network, dataset)
-        return accuracy(probs.argmax(1), labels)
+        return accuracy(predicted_classes(probs), labels)
 
     def evaluate(self, network: nn.Module, splits: Splits,
                  original: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-        """Acc_f, Acc_r, Acc_ft, Acc_rt, H-Mean, SVC-MIA (all five features) and per-class accuracy."""
+        """Acc_f, Acc_r, Acc_ft, Acc_rt, H-Mean, SVC-MIA (all five features) and per-class accuracy.
+
+        A diverged network (non-finite outputs) is still scored: its non-finite rows count as wrong
+        predictions, and the MIA, whose features are undefined on them, is None (``non_finite_outputs``
+        says how many rows).
+        """
         forget_p, forget_y = self.predict(network, splits.train_forget_eval, desc='D_f')
         remain_p, remain_y = self.predict(network, splits.train_remain_eval, desc='D_r')
         test_p, test_y = self.predict(network, splits.test, desc='D_test')
+        forget_pred, remain_pred, test_pred = (predicted_classes(p) for p in (forget_p, remain_p, test_p))
         test_forget = np.isin(np.arange(len(test_y)), np.asarray(splits.test_forget.indices))
         metrics = dict(
-            acc_f=accuracy(forget_p.argmax(1), forget_y),
-            acc_r=accuracy(remain_p.argmax(1), remain_y),
-            acc_ft=accuracy(test_p[test_forget].argmax(1), test_y[test_forget]),
-            acc_rt=accuracy(test_p[~test_forget].argmax(1), test_y[~test_forget]))
+            acc_f=accuracy(forget_pred, forget_y),
+            acc_r=accuracy(remain_pred, remain_y),
+            acc_ft=accuracy(test_pred[test_forget], test_y[test_forget]),
+            acc_rt=accuracy(test_pred[~test_forget], test_y[~test_forget]))
         metrics['h_mean'] = None if original is None else h_mean(
             metrics['acc_rt'], metrics['acc_ft'], original['acc_ft'])
-        # Shadow members: a random remain subset as large as D_rt (SPEC.md §4.5), drawn from D_r's predictions.
-        n_shadow = min(int((~test_forget).sum()), len(remain_y))
-        shadow = np.random.default_rng(self.mia_seed).choice(len(remain_y), n_shadow, replace=False)
-        mia_all, shadow_accuracy = mia_attack(remain_p[shadow], remain_y[shadow], test_p[~test_forget],
-                                              test_y[~test_forget], forget_p, forget_y)
-        metrics['mia'] = mia_all[HEADLINE_MIA_FEATURE]
-        metrics['mia_all'] = mia_all
-        metrics['mia_shadow_accuracy'] = shadow_accuracy[HEADLINE_MIA_FEATURE]
+        metrics['non_finite_outputs'] = int(sum((pred < 0).sum() for pred in (forget_pred, remain_pred, test_pred)))
+        if metrics['non_finite_outputs']:
+            metrics['mia'], metrics['mia_shadow_accuracy'] = None, None
+            metrics['mia_all'] = dict.fromkeys(MIA_FEATURES)
+        else:
+            # Shadow members: a random remain subset as large as D_rt (SPEC.md §4.5), from D_r's predictions.
+            n_shadow = min(int((~test_forget).sum()), len(remain_y))
+            shadow = np.random.default_rng(self.mia_seed).choice(len(remain_y), n_shadow, replace=False)
+            mia_all, shadow_accuracy = mia_attack(remain_p[shadow], remain_y[shadow], test_p[~test_forget],
+                                                  test_y[~test_forget], forget_p, forget_y)
+            metrics['mia'] = mia_all[HEADLINE_MIA_FEATURE]
+            metrics['mia_all'] = mia_all
+            metrics['mia_shadow_accuracy'] = shadow_accuracy[HEADLINE_MIA_FEATURE]
         metrics['per_class_acc_test'] = dict(zip(
-            self.class_names, per_class_accuracy(test_p.argmax(1), test_y, self.num_classes)))
+            self.class_names, per_class_accuracy(test_pred, test_y, self.num_classes)))
         metrics['eval_train_augmented'] = self.eval_train_augmented
         return metrics
 
@@ -204,8 +215,14 @@ class ClassificationTask(TaskAdapter):
         return ['acc_f', 'acc_r', 'acc_ft', 'acc_rt', 'h_mean', 'mia']
 
     def report_facts(self, metrics: Dict[str, Any]) -> Dict[str, str]:
-        return {'Acc_f / Acc_r / MIA measured on': 'augmented training images (as the official code)'
-                if metrics.get('eval_train_augmented') else 'training images without augmentation',
-                'MIA': 'SVC on the confidence feature (all five features in metrics.json: mia_all); the attack '
-                       f"tells members from non-members on its shadow data with {metrics['mia_shadow_accuracy']:.1f}% "
-                       'accuracy (near 50%: the two look alike and the MIA is not informative)'}
+        facts = {'Acc_f / Acc_r / MIA measured on': 'augmented training images (as the official code)'
+                 if metrics.get('eval_train_augmented') else 'training images without augmentation'}
+        if metrics.get('non_finite_outputs'):
+            facts['Diverged'] = (f"the network's outputs are NaN or infinite on {metrics['non_finite_outputs']} "
+                                 'evaluated images: they count as wrong predictions, and the MIA is not computed')
+        else:
+            facts['MIA'] = ('SVC on the confidence feature (all five features in metrics.json: mia_all); the attack '
+                            'tells members from non-members on its shadow data with '
+                            f"{metrics['mia_shadow_accuracy']:.1f}% accuracy (near 50%: the two look alike and the "
+                            'MIA is not informative)')
+        return facts

@@ -27,6 +27,18 @@ def _check_pred_target(pred: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
     return pred, target
 
 
+def predicted_classes(probs: Any) -> np.ndarray:
+    """Top-1 class per row of ``[N, K]`` scores; -1 (never a class, so counted wrong) where a row is not finite.
+
+    A method can leave a diverged network (e.g. Fisher Forgetting's noise at the official alpha): its NaN
+    rows have no prediction, where ``argmax`` would report the first class and credit it as correct.
+    """
+    probs = _to_numpy(probs)
+    if probs.ndim != 2:
+        raise ValueError(f'probs must be [N, K] scores; got shape {probs.shape}')
+    return np.where(np.isfinite(probs).all(axis=1), probs.argmax(axis=1), -1)
+
+
 def accuracy(pred: Any, target: Any) -> float:
     """Top-1 accuracy in percent; ``pred`` holds predicted class indices, one per sample."""
     pred, target = _check_pred_target(pred, target)

@@ -1,8 +1,8 @@
 # The part of cifar10_resnet20_cpu_table1.py within reach of 2 CPU cores: every method that reads only the
 # forget data (the paper's white rows), plus Influence Unlearn's WoodFisher variant, whose remaining data is a
 # fixed 1,000-image sample. Measured on one core: 3.5-16 min per run (evaluation included), except the two
-# Learn-to-Unlearn rows, whose adversarial inner loop makes a run ~55 min. The other grey rows (Finetune, SCRUB, Fisher, Bad Teacher and SalUn with
-# remaining data) pass over the 45,000 remaining images every epoch: run the full config for them.
+# Learn-to-Unlearn rows, whose adversarial inner loop makes a run ~55 min. The grey rows (Finetune, SCRUB,
+# Fisher, Bad Teacher and SalUn with remaining data) read the 45,000 remaining images: run the full config.
 # Same out_dir as the full table, so its finished cells are reused there.
 _base_ = ['./cifar10_resnet20_cpu_table1.py']
 benchmark = dict(

@@ -30,6 +30,9 @@ def seed_boxplot(records: List[Dict[str, Any]], path: Path, metrics: Sequence[st
     several = len({r['forget_set'] for r in done}) > 1
     keys = list(dict.fromkeys((r['row'], r['forget_set']) for r in done))
     labels = [f'{row} · {group}' if several else row for row, group in keys]
+    seeds = [len({r['seed'] for r in done if (r['row'], r['forget_set']) == key}) for key in keys]
+    if len(set(seeds)) > 1:  # a row with fewer finished seeds says so under its box
+        labels = [f'{label} (n={n})' for label, n in zip(labels, seeds)]
     fig, axes = plt.subplots(1, len(metrics), figsize=(max(6.0, 0.45 * len(keys)) * len(metrics) / 1.5, 4.5),
                              dpi=120, squeeze=False)
     for ax, metric in zip(axes[0], metrics):
@@ -43,7 +46,8 @@ def seed_boxplot(records: List[Dict[str, Any]], path: Path, metrics: Sequence[st
         ax.set_xticks(range(1, len(keys) + 1), labels, rotation=60, ha='right', fontsize=7)
         ax.set_ylabel(f'{COLUMN_TITLES.get(metric, metric)} (%)')
         ax.grid(axis='y', alpha=0.3)
-    fig.suptitle(title or f'{len({r["seed"] for r in done})} seeds per method', fontsize=10)
+    counts = f'{min(seeds)}-{max(seeds)}' if len(set(seeds)) > 1 else f'{seeds[0] if seeds else 0}'
+    fig.suptitle(title or f'{counts} seeds per method', fontsize=10)
     fig.tight_layout()
     return save_figure(fig, path)
 

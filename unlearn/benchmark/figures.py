@@ -28,16 +28,18 @@ def seed_boxplot(records: List[Dict[str, Any]], path: Path, metrics: Sequence[st
     plt = pyplot()
     done = _done(records, metrics)
     several = len({r['forget_set'] for r in done}) > 1
-    keys = list(dict.fromkeys((r['row'], r['forget_set']) for r in done))
+    boxes: Dict[tuple, List[Dict[str, Any]]] = {}  # (row, forget set) -> its finished cells, in table order
+    for r in done:
+        boxes.setdefault((r['row'], r['forget_set']), []).append(r)
+    keys = list(boxes)
     labels = [f'{row} · {group}' if several else row for row, group in keys]
-    seeds = [len({r['seed'] for r in done if (r['row'], r['forget_set']) == key}) for key in keys]
+    seeds = [len({r['seed'] for r in cells}) for cells in boxes.values()]
     if len(set(seeds)) > 1:  # a row with fewer finished seeds says so under its box
         labels = [f'{label} (n={n})' for label, n in zip(labels, seeds)]
     fig, axes = plt.subplots(1, len(metrics), figsize=(max(6.0, 0.45 * len(keys)) * len(metrics) / 1.5, 4.5),
                              dpi=120, squeeze=False)
     for ax, metric in zip(axes[0], metrics):
-        values = [[r[metric] for r in done if (r['row'], r['forget_set']) == key and r.get(metric) is not None]
-                  for key in keys]
+        values = [[r[metric] for r in cells if r.get(metric) is not None] for cells in boxes.values()]
         ax.boxplot(values, showmeans=True)
         retrain = {r.get(f'retrain.{metric}') for r in done} - {None}
         if len(retrain) == 1:  # one forget set and one oracle: its value is the target

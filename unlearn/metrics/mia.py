@@ -38,6 +38,8 @@ def _as_set(name: str, probs: Any, labels: Any) -> tuple[torch.Tensor, torch.Ten
                          f'got range [{int(labels.min())}, {int(labels.max())}]')
     if probs.dtype != torch.float64:
         probs = probs.float()  # upstream works on fp32 softmax outputs
+    if not bool(torch.isfinite(probs).all()):
+        raise ValueError(f'{name}: probs hold NaN or inf (a diverged network?); the attack needs finite outputs')
     if not bool(((probs >= 0) & (probs <= 1)).all()):
         raise ValueError(f'{name}: probs must lie in [0, 1]; pass softmax outputs, not logits')
     return probs, labels.long()

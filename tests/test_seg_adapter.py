@@ -129,6 +129,45 @@ def test_iou_is_mmseg_iou_and_remaining_miou_ignores_forget_pixels():
     assert moved['h_mean'] > 0
 
 
+def test_pixels_with_non_finite_logits_have_no_prediction_and_count_as_wrong():
+    from tasks.segmentation.metrics import (NO_PREDICTION, confusion_matrix, iou_per_class, predicted_pixels,
+                                            segmentation_metrics, total_variation)
+    logits = torch.zeros(3, 2, 3)
+    logits[1, 0, :] = 1.0  # row 0 predicts class 1, row 1 class 0 ...
+    logits[:, 1, 1] = float('nan')  # ... except one NaN pixel
+    logits[2, 1, 2] = float('inf')  # and one infinite one
+    pred = predicted_pixels(logits.argmax(0), logits)
+    assert pred.tolist() == [[1, 1, 1], [0, NO_PREDICTION, NO_PREDICTION]]
+
+    gt = torch.tensor([[1, 1, 0], [0, 0, 255]])
+    confusion = confusion_matrix(pred, gt, 3).numpy()
+    # rows: ground truth 0, 1, 2; columns: predicted 0, 1, 2, then no prediction (the void pixel is left out)
+    np.testing.assert_array_equal(confusion, [[1, 1, 0, 1], [0, 2, 0, 0], [0, 0, 0, 0]])
+    # class 0: 1 hit, union 3 (gt 3, predicted 1); class 1: 2 hits, union 3 (gt 2, predicted 3)
+    np.testing.assert_allclose(iou_per_class(confusion)[:2], [100 / 3, 200 / 3])
+
+    names = ['background', 'cat', 'dog']
+    m = segmentation_metrics(test=confusion, train_forget=confusion, train_remain=confusion, forget_classes=[0],
+                             class_names=names)
+    assert m['acc_ft'] == pytest.approx(100 / 3), 'a NaN background pixel is not credited as background'
+    assert m['forget_pixels_to'] == pytest.approx({'background': 100 / 3, 'cat': 100 / 3, 'dog': 0.0,
+                                                   'no prediction': 100 / 3})
+    assert m['non_finite_outputs'] == 3
+    assert total_variation(m['forget_pixels_to'], {'background': 50.0, 'cat': 50.0, 'dog': 0.0}) == \
+        pytest.approx(100 / 3)
+
+
+def test_a_diverged_segmentation_network_is_scored_not_credited(request_, data_root):
+    task, splits = request_.task, request_.splits
+    network = task.build_network(small_config(data_root).model)
+    with torch.no_grad():
+        network.decode_head.conv_seg.bias.fill_(float('nan'))
+    m = task.evaluate(network, splits)
+    assert m['acc_rt'] == 0.0 and m['acc_ft'] == 0.0 and m['acc_r'] == 0.0, 'argmax would call NaN background'
+    assert m['forget_pixels_to']['no prediction'] == 100.0 and m['non_finite_outputs'] > 0
+    assert 'NaN or infinite' in task.report_facts(m)['Diverged']
+
+
 def test_missing_data_is_one_line_saying_where(tmp_path):
     status, _, err = run_tool('unlearn.py', CONFIG, '--work-dir', tmp_path / 'runs', '--cfg-options',
                               f'checkpoint_dir={tmp_path / "ckpt"}', 'train_dataloader.dataset.type=PascalVOCDataset',

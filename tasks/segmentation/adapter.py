@@ -31,7 +31,8 @@ from unlearn.registry import TASKS
 
 from .data import (VOID, RelabelledForgetPixels, SegSubset, build_mmseg_dataset, class_pixel_counts,
                    with_pipeline)
-from .metrics import confusion_matrix, pixel_accuracy, segmentation_metrics, total_variation
+from .metrics import (confusion_matrix, pixel_accuracy, predicted_pixels, segmentation_metrics,
+                      total_variation)
 from .visualization import overlay_figure, redistribution_figure
 
 REMAIN_POLICIES = ('drop_images', 'void_pixels')
@@ -220,19 +221,19 @@ class SegmentationTask(TaskAdapter):
     # --- evaluation ------------------------------------------------------------------------------------
     @torch.no_grad()
     def confusion(self, network: nn.Module, dataset: Dataset, desc: str = '') -> np.ndarray:
-        """``[K, K]`` pixel counts (rows: ground truth, columns: prediction) of mmseg's ``predict``,
-        at each image's original resolution, void excluded."""
+        """``[K, K + 1]`` pixel counts (rows: ground truth, columns: prediction, then no prediction) of mmseg's
+        ``predict``, at each image's original resolution, void excluded."""
         was_training = network.training
         network.eval()
         loader = DataLoader(dataset, batch_size=self.eval_batch_size, shuffle=False, num_workers=self.num_workers,
                             collate_fn=pseudo_collate)
-        total = torch.zeros(self.num_classes, self.num_classes, dtype=torch.long)
+        total = torch.zeros(self.num_classes, self.num_classes + 1, dtype=torch.long)
         bar = ProgressBar(len(loader)) if desc else None
         for batch in loader:
             data = network.data_preprocessor(batch, False)
             for sample in network.predict(data['inputs'], data['data_samples']):
-                total += confusion_matrix(sample.pred_sem_seg.data[0], sample.gt_sem_seg.data[0],
-                                          self.num_classes).cpu()
+                pred = predicted_pixels(sample.pred_sem_seg.data[0], sample.seg_logits.data)
+                total += confusion_matrix(pred, sample.gt_sem_seg.data[0], self.num_classes).cpu()
             if bar:
                 bar.update()
         network.train(was_training)
@@ -292,10 +293,15 @@ class SegmentationTask(TaskAdapter):
                 'redistribution_gap']
 
     def report_facts(self, metrics: Dict[str, Any]) -> Dict[str, str]:
-        return {'IoU_f / mIoU_r': 'forget-class IoU on all val pixels; remaining-class mIoU on the val pixels '
-                                  'of remaining classes (metrics.json: per_class_iou, miou over all pixels)',
-                'Acc_f / Acc_ft': 'forget-pixel accuracy on training / val images, test pipeline',
-                'forget pixels go to': ', '.join(f'{k} {v:.1f}%' for k, v in sorted(
-                    metrics['forget_pixels_to'].items(), key=lambda kv: -kv[1]) if v >= 0.5),
-                'gap to Retrain': 'total variation between where its forget pixels go and where the oracle\'s go',
-                'figures': 'plots/overlays.png (predictions side by side), plots/forget_pixels.png'}
+        facts = {}
+        if metrics.get('non_finite_outputs'):
+            facts['Diverged'] = (f"the network's logits are NaN or infinite on {metrics['non_finite_outputs']} "
+                                 'evaluated pixels: they count as wrong predictions')
+        facts['IoU_f / mIoU_r'] = ('forget-class IoU on all val pixels; remaining-class mIoU on the val pixels '
+                                   'of remaining classes (metrics.json: per_class_iou, miou over all pixels)')
+        facts['Acc_f / Acc_ft'] = 'forget-pixel accuracy on training / val images, test pipeline'
+        facts['forget pixels go to'] = ', '.join(f'{k} {v:.1f}%' for k, v in sorted(
+            metrics['forget_pixels_to'].items(), key=lambda kv: -kv[1]) if v >= 0.5)
+        facts['gap to Retrain'] = "total variation between where its forget pixels go and where the oracle's go"
+        facts['figures'] = 'plots/overlays.png (predictions side by side), plots/forget_pixels.png'
+        return facts

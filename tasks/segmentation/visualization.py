@@ -52,11 +52,12 @@ def redistribution_figure(path: Path, rows: Dict[str, Dict[str, float]], title: 
     """Grouped bars: for each model, the share of ground-truth forget pixels predicted as each class."""
     plt = pyplot()
 
-    classes = [c for c in next(iter(rows.values())) if any(r[c] >= min_share for r in rows.values())]
+    names = list(dict.fromkeys(c for r in rows.values() for c in r))  # 'no prediction' only where a model has it
+    classes = [c for c in names if any(r.get(c, 0.0) >= min_share for r in rows.values())]
     width = 0.8 / len(rows)
     fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * len(classes) + 2), 3.6), dpi=120)
     for i, (name, shares) in enumerate(rows.items()):
-        ax.bar(np.arange(len(classes)) + (i - (len(rows) - 1) / 2) * width, [shares[c] for c in classes],
+        ax.bar(np.arange(len(classes)) + (i - (len(rows) - 1) / 2) * width, [shares.get(c, 0.0) for c in classes],
                width, label=name)
     ax.set_xticks(np.arange(len(classes)), classes, rotation=30, ha='right', fontsize=8)
     ax.set_ylabel('% of forget pixels predicted as')

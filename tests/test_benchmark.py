@@ -59,6 +59,31 @@ def test_cells_are_named_stably_and_rows_tell_methods_apart(tmp_path):
     assert expand_grid(cfg, tmp_path / 'out')[0].key != first.key, 'another schedule is another cell'
 
 
+def test_a_one_key_at_a_time_sweep_is_read_with_the_other_keys_at_their_defaults(tmp_path):
+    config = write_config(tmp_path, f"""
+        methods=['{METHODS / 'delete.py'}'], seeds=[0, 1],
+        grid=[{{'method.alpha': [0.0, 0.5]}}, {{'method.temperature': [5.0]}}]""")
+    cells = expand_grid(Config.fromfile(str(config)), tmp_path / 'out')
+    assert [c.grid for c in cells[::2]] == [{'method.alpha': 0.0, 'method.temperature': 1.0},
+                                             {'method.alpha': 0.5, 'method.temperature': 1.0},
+                                             {'method.alpha': 0.0, 'method.temperature': 5.0}], \
+        "each cell records the value it ran with of every swept key, its config's where its point is silent"
+    assert [c.row for c in cells[::2]] == ['DELETE [alpha=0.0]', 'DELETE [alpha=0.5]', 'DELETE [temperature=5.0]']
+
+    from unlearn.benchmark.figures import sweep_plot, sweep_series
+    records = [_record(c.row, c.seed, **c.grid, acc_ft=10 * i + c.seed, h_mean=50.0, **REFERENCES)
+               for i, c in enumerate(cells)]
+    keys = ['method.alpha', 'method.temperature']
+    values, held, chosen = sweep_series(records, 'method.temperature', keys)
+    assert values == [1.0, 5.0] and held == {'method.alpha': 0.0}, 'T = 1 is the alpha = 0 run'
+    assert [r['acc_ft'] for r in chosen] == [0, 11, 40, 51]
+    values, held, chosen = sweep_series(records, 'method.alpha', keys)
+    assert values == [0.0, 0.5] and held == {'method.temperature': 1.0} and len(chosen) == 4
+    assert sweep_plot(records, tmp_path / 'sweep.png', keys, metrics=['acc_ft', 'h_mean']).stat().st_size > 0
+    with pytest.raises(UnlearnError, match='takes two values'):
+        sweep_plot(records, tmp_path / 'none.png', ['seed_of_nothing'], metrics=['acc_ft'])
+
+
 @pytest.mark.parametrize('benchmark, message', [
     ("method=['x']", "did you mean 'methods'"),
     ("methods=[dict(type='DELET')]", "did you mean 'DELETE'"),
@@ -256,6 +281,8 @@ def test_plots_and_tsne_from_the_grid(tiny_grid, tmp_path):
     status, _, err = run_tool('analysis/plot_results.py', out / 'results.csv', 'forget_set_size', '--out',
                               tmp_path / 'sizes.png')
     assert status == 0 and (tmp_path / 'sizes.png').stat().st_size > 0, err
+    status, _, err = run_tool('analysis/plot_results.py', out / 'results.csv', 'sweep')
+    assert status == 2 and 'sweep needs --keys' in err, err
     delete, random_label = (sorted(out.glob(f'runs/{m}-*seed0*/*'))[0] for m in ('delete', 'random_label'))
     status, stdout, err = run_tool('analysis/tsne.py', delete, random_label, '--samples', 60, '--out',
                                    tmp_path / 'tsne.png')

@@ -1,8 +1,10 @@
-"""Draw a benchmark's figures from its results.csv: Fig. 2 (boxes over seeds) or Fig. 3 (metric vs forget-set size).
+"""Draw a benchmark's figures from its results.csv: Fig. 2 (boxes over seeds), Fig. 3 (metric vs forget-set
+size) or a sweep (metrics vs grid keys, e.g. Table 5's alpha and T).
 
     python tools/analysis/plot_results.py work_dirs/benchmarks/digits_table1/results.csv seed_boxplot
     python tools/analysis/plot_results.py RESULTS_CSV seed_boxplot --metrics acc_ft acc_rt h_mean --out fig2.png
     python tools/analysis/plot_results.py RESULTS_CSV forget_set_size --metrics acc_rt --out fig3.png
+    python tools/analysis/plot_results.py RESULTS_CSV sweep --keys method.alpha method.temperature
 """
 import argparse
 import os
@@ -12,16 +14,17 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from tools._common import run_cli  # noqa: E402
 
-from unlearn.benchmark import forget_set_size_plot, read_results, seed_boxplot  # noqa: E402
+from unlearn.benchmark import forget_set_size_plot, read_results, seed_boxplot, sweep_plot  # noqa: E402
 from unlearn.errors import UnlearnError  # noqa: E402
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('results', type=Path, help="a benchmark's results.csv")
-    parser.add_argument('figure', choices=['seed_boxplot', 'forget_set_size'])
+    parser.add_argument('figure', choices=['seed_boxplot', 'forget_set_size', 'sweep'])
     parser.add_argument('--metrics', nargs='+', help='columns of results.csv (default: acc_ft acc_rt for the '
-                        'boxplot, h_mean for the forget-set sizes)')
+                        'boxplot, h_mean for the forget-set sizes, acc_ft acc_rt h_mean for a sweep)')
+    parser.add_argument('--keys', nargs='+', help='sweep: the grid keys (columns of results.csv), a panel each')
     parser.add_argument('--out', type=Path, help='the PNG (default: <figure>.png beside results.csv)')
     return parser.parse_args()
 
@@ -34,6 +37,10 @@ def main():
     out = args.out or args.results.with_name(f'{args.figure}.png')
     if args.figure == 'seed_boxplot':
         seed_boxplot(records, out, metrics=args.metrics or ('acc_ft', 'acc_rt'))
+    elif args.figure == 'sweep':
+        if not args.keys:
+            raise UnlearnError('sweep needs --keys: the grid keys to plot against, e.g. method.alpha method.temperature')
+        sweep_plot(records, out, args.keys, metrics=args.metrics or ('acc_ft', 'acc_rt', 'h_mean'))
     else:
         forget_set_size_plot(records, out, metric=(args.metrics or ['h_mean'])[0])
     print(f'{args.figure} written to {out}')

@@ -2,15 +2,18 @@
 
 * Fig. 2, stability: a box per method of each metric over the seeds (:func:`seed_boxplot`);
 * Fig. 3, one learning rate for every forget-set size: a metric against the number of forgotten classes,
-  a line per method, Retrain dashed (:func:`forget_set_size_plot`).
+  a line per method, Retrain dashed (:func:`forget_set_size_plot`);
+* Table 5 as curves: a panel per swept grid key (alpha, T), the metrics against its values (:func:`sweep_plot`).
 """
+import json
+from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Sequence, Tuple
 
 from ..errors import UnlearnError
 from ..reports import COLUMN_TITLES, pyplot, save_figure
 
-FIGURES = ('seed_boxplot', 'forget_set_size')
+FIGURES = ('seed_boxplot', 'forget_set_size', 'sweep')
 
 
 def _done(records: List[Dict[str, Any]], metrics: Sequence[str]) -> List[Dict[str, Any]]:
@@ -83,9 +86,67 @@ def forget_set_size_plot(records: List[Dict[str, Any]], path: Path, metric: str 
     return save_figure(fig, path)
 
 
-def draw_figures(records: List[Dict[str, Any]], names: Sequence[str], out_dir: Path, title: str = '') -> List[Path]:
-    """The figures ``benchmark.figures`` names, as ``<out_dir>/<name>.png``."""
-    draw = dict(seed_boxplot=seed_boxplot, forget_set_size=forget_set_size_plot)
+def _same(value) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def sweep_series(records: List[Dict[str, Any]], key: str, grid_keys: Sequence[str]) -> Tuple[list, dict, list]:
+    """The finished cells that sweep ``key`` with every other grid key held at its most common value (its
+    default in a one-key-at-a-time grid such as Table 5's, so the T sweep includes the alpha = 0, T = 1 run).
+
+    Returns the swept values in order (sorted if numeric), the held values, and the cells.
+    """
+    done = [r for r in records if r['status'] == 'done']
+    if not done:
+        return [], {}, []
+    held = {j: Counter(_same(r.get(j)) for r in done).most_common(1)[0][0] for j in grid_keys if j != key}
+    cells = [r for r in done if all(_same(r.get(j)) == v for j, v in held.items())]
+    values = list(dict.fromkeys(r.get(key) for r in cells))
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        values = sorted(values)
+    return values, {j: json.loads(v) for j, v in held.items()}, cells
+
+
+def sweep_plot(records: List[Dict[str, Any]], path: Path, grid_keys: Sequence[str],
+               metrics: Sequence[str] = ('acc_ft', 'acc_rt', 'h_mean'), title: str = '') -> Path:
+    """A panel per grid key that takes several values: each metric's mean ± std over seeds against the key's
+    value (the others held, see :func:`sweep_series`), Retrain's value dashed in the metric's colour."""
+    from .tables import summarize
+    plt = pyplot()
+    done = _done(records, metrics)
+    swept = [k for k in grid_keys if len({_same(r.get(k)) for r in done}) > 1]
+    if not swept:
+        raise UnlearnError(f'sweep: none of the grid keys {list(grid_keys)} takes two values among the finished '
+                           'cells; give the keys benchmark.grid varies')
+    fig, axes = plt.subplots(1, len(swept), figsize=(4.6 * len(swept), 3.8), dpi=120, squeeze=False)
+    for ax, key in zip(axes[0], swept):
+        values, held, cells = sweep_series(done, key, grid_keys)
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        xs = values if numeric else list(range(len(values)))
+        for metric, color in zip(metrics, plt.rcParams['axes.prop_cycle'].by_key()['color']):
+            stats = [summarize([r.get(metric) for r in cells if _same(r.get(key)) == _same(v)]) for v in values]
+            points = [(x, s) for x, s in zip(xs, stats) if s is not None]
+            ax.errorbar([x for x, _ in points], [s.mean for _, s in points], yerr=[s.std or 0 for _, s in points],
+                        marker='o', ms=4, capsize=3, color=color, label=COLUMN_TITLES.get(metric, metric))
+            retrain = {r.get(f'retrain.{metric}') for r in cells} - {None}
+            if len(retrain) == 1:
+                ax.axhline(retrain.pop(), color=color, linestyle='--', linewidth=1)
+        ax.set_xticks(xs, [f'{v:g}' if numeric else str(v) for v in values])
+        ax.set_xlabel(key + (' (' + ', '.join(f'{j}={v}' for j, v in held.items()) + ')' if held else ''),
+                      fontsize=8)
+        ax.set_ylabel('%')
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, title='dashed: Retrain', title_fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def draw_figures(records: List[Dict[str, Any]], names: Sequence[str], out_dir: Path, title: str = '',
+                 grid_keys: Sequence[str] = ()) -> List[Path]:
+    """The figures ``benchmark.figures`` names, as ``<out_dir>/<name>.png``; ``grid_keys``: what ``sweep`` plots."""
+    draw = dict(seed_boxplot=seed_boxplot, forget_set_size=forget_set_size_plot,
+                sweep=lambda *args, **kwargs: sweep_plot(*args, grid_keys=grid_keys, **kwargs))
     if not any(r['status'] == 'done' for r in records):
         return []
     return [draw[name](records, out_dir / f'{name}.png', title=title) for name in names]

@@ -41,7 +41,8 @@ SPEC_KEYS = {
     'out_dir': 'where cells, results.csv and the tables go (default: work_dirs/benchmarks/<config name>)',
     'columns': "the tables' columns (default: the task's report columns, 'time_s' and 'speedup')",
     'threads': 'torch intra-op threads for the cells (default: torch\'s); 1 is fastest for tiny models',
-    'figures': "figures drawn from the results: 'seed_boxplot' (Fig. 2), 'forget_set_size' (Fig. 3)",
+    'figures': "figures drawn from the results: 'seed_boxplot' (Fig. 2), 'forget_set_size' (Fig. 3), "
+               "'sweep' (the metrics against each grid key, e.g. Table 5's alpha and T)",
 }
 #: Keys that decide the original model and the oracle (``unlearn.training.model_key``): a grid over one of
 #: them gets a table per value, since each value has its own Original and Retrain rows.
@@ -65,7 +66,8 @@ class Cell:
         forget_set: the column group (the class name, or 'N classes').
         forget_classes: the classes to forget, as the config gives them.
         seed: the unlearning seed.
-        grid: this cell's grid point.
+        grid: the cell's value of every key the grid sets: its own point's, and its config's for the keys
+            only other points set (so a sweep over one key can be read with the others at their defaults).
     """
     key: str
     config: Config
@@ -179,6 +181,16 @@ def _method_suffixes(methods: List[tuple], table_names: List[str]) -> List[List[
     return suffixes
 
 
+def _config_value(cfg: dict, dotted: str) -> Any:
+    """The value at a dotted key of a config dict; None where the config does not set it."""
+    value = cfg
+    for part in dotted.split('.'):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
 def _slug(text: str) -> str:
     return re.sub(r'[^A-Za-z0-9.=+_-]+', '_', text).strip('_')
 
@@ -207,8 +219,8 @@ def expand_grid(cfg: Config, out_dir: Optional[Path] = None) -> List[Cell]:
     points = grid_points(spec.get('grid'))
     for key in dict.fromkeys(k for p in points for k in p if not k.startswith('method.')):
         _check_grid_key(base.to_dict(), key)
-    varying = [k for k in dict.fromkeys(k for p in points for k in p)
-               if len({json.dumps(p.get(k), sort_keys=True, default=str) for p in points}) > 1]
+    grid_keys = list(dict.fromkeys(k for p in points for k in p))
+    varying = [k for k in grid_keys if len({json.dumps(p.get(k), sort_keys=True, default=str) for p in points}) > 1]
 
     table_names = []
     for name, method in methods:
@@ -245,8 +257,9 @@ def expand_grid(cfg: Config, out_dir: Optional[Path] = None) -> List[Cell]:
                                                                         if k in point)])
                     key = f'{_slug(readable)[:100]}-{cell_hash(cell_cfg)}'
                     cell_cfg.work_dir = str(out_dir / 'runs' / key)
+                    values = cell_cfg.to_dict()
                     cells.append(Cell(key, cell_cfg, name, row, section, group, list(forget_classes), seed,
-                                      dict(point)))
+                                      {k: _config_value(values, k) for k in grid_keys}))
     keys = [c.key for c in cells]
     if len(set(keys)) != len(keys):
         raise UnlearnError('benchmark: two cells have the same settings; remove the repeated entry')

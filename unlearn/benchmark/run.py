@@ -4,7 +4,7 @@
     <out_dir>/results.csv                      one row per cell: status, settings, every metric, wall times
     <out_dir>/table.md, table.tex              the paper's layout, mean ± std over seeds
     <out_dir>/benchmark.json, benchmark.log    the grid's cells and failures; the progress log
-    <out_dir>/<figure>.png                     the figures benchmark.figures names (Fig. 2, Fig. 3)
+    <out_dir>/<figure>.png                     the figures benchmark.figures names (Fig. 2, Fig. 3, sweep)
 
 A cell is finished when its folder holds a run with ``metrics.json`` (a run folder appears only when
 complete), so rerunning the same command runs only what is missing or failed. The result files are
@@ -254,7 +254,7 @@ def run_benchmark(cfg: Config, out_dir: Optional[Path] = None, dry_run: bool = F
                         f'about {left * sum(durations) / len(durations) / 60:.1f} min left')
     records = [cell_record(c, finished_run(c), failures.get(c.key)) for c in cells]
     write_results(out_dir, cfg, cells, records, columns, failures)
-    draw_figures(records, figures, out_dir, title=_title(cfg))
+    draw_figures(records, figures, out_dir, title=_title(cfg), grid_keys=list(cells[0].grid) if cells else [])
     if failures:
         logger.error(f'{len(failures)} of {len(cells)} cells failed: {sorted(failures)}')
     for handler in logger.handlers:

@@ -6,4 +6,5 @@ benchmark = dict(
     seeds=[2022, 2023, 2024],
     grid=[{'method.alpha': [0.0, 0.25, 0.5, 0.75]}, {'method.temperature': [5.0, 10.0, 15.0]}],
     columns=['acc_f', 'acc_r', 'acc_ft', 'acc_rt', 'h_mean'],
+    figures=['sweep'],  # sweep.png: the metrics against alpha and against T
 )

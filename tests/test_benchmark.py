@@ -71,8 +71,8 @@ def test_a_one_key_at_a_time_sweep_is_read_with_the_other_keys_at_their_defaults
     assert [c.row for c in cells[::2]] == ['DELETE [alpha=0.0]', 'DELETE [alpha=0.5]', 'DELETE [temperature=5.0]']
 
     from unlearn.benchmark.figures import sweep_plot, sweep_series
-    records = [_record(c.row, c.seed, **c.grid, acc_ft=10 * i + c.seed, h_mean=50.0, **REFERENCES)
-               for i, c in enumerate(cells)]
+    records = [dict(_record(c.row, c.seed, **c.grid, acc_ft=10 * i + c.seed, h_mean=50.0, **REFERENCES),
+                    method=c.method) for i, c in enumerate(cells)]
     keys = ['method.alpha', 'method.temperature']
     values, held, chosen = sweep_series(records, 'method.temperature', keys)
     assert values == [1.0, 5.0] and held == {'method.alpha': 0.0}, 'T = 1 is the alpha = 0 run'
@@ -80,6 +80,11 @@ def test_a_one_key_at_a_time_sweep_is_read_with_the_other_keys_at_their_defaults
     values, held, chosen = sweep_series(records, 'method.alpha', keys)
     assert values == [0.0, 0.5] and held == {'method.temperature': 1.0} and len(chosen) == 4
     assert sweep_plot(records, tmp_path / 'sweep.png', keys, metrics=['acc_ft', 'h_mean']).stat().st_size > 0
+    two_methods = records + [dict(r, method='other', acc_ft=0.0) for r in records]
+    from PIL import Image
+    one, two = (Image.open(sweep_plot(rs, tmp_path / f'{n}.png', keys, metrics=['acc_ft'])).size
+                for n, rs in (('one', records), ('two', two_methods)))
+    assert two[0] == one[0] and two[1] == 2 * one[1], 'a row of panels per method: never averaged across methods'
     with pytest.raises(UnlearnError, match='takes two values'):
         sweep_plot(records, tmp_path / 'none.png', ['seed_of_nothing'], metrics=['acc_ft'])
 

@@ -90,6 +90,10 @@ def _same(value) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def _numeric(values: Sequence[Any]) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
 def sweep_series(records: List[Dict[str, Any]], key: str, grid_keys: Sequence[str]) -> Tuple[list, dict, list]:
     """The finished cells that sweep ``key`` with every other grid key held at its most common value (its
     default in a one-key-at-a-time grid such as Table 5's, so the T sweep includes the alpha = 0, T = 1 run).
@@ -102,15 +106,14 @@ def sweep_series(records: List[Dict[str, Any]], key: str, grid_keys: Sequence[st
     held = {j: Counter(_same(r.get(j)) for r in done).most_common(1)[0][0] for j in grid_keys if j != key}
     cells = [r for r in done if all(_same(r.get(j)) == v for j, v in held.items())]
     values = list(dict.fromkeys(r.get(key) for r in cells))
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        values = sorted(values)
-    return values, {j: json.loads(v) for j, v in held.items()}, cells
+    return sorted(values) if _numeric(values) else values, {j: json.loads(v) for j, v in held.items()}, cells
 
 
 def sweep_plot(records: List[Dict[str, Any]], path: Path, grid_keys: Sequence[str],
                metrics: Sequence[str] = ('acc_ft', 'acc_rt', 'h_mean'), title: str = '') -> Path:
-    """A panel per grid key that takes several values: each metric's mean ± std over seeds against the key's
-    value (the others held, see :func:`sweep_series`), Retrain's value dashed in the metric's colour."""
+    """A panel per grid key that takes several values, and a row of panels per method and forget set: each
+    metric's mean ± std over seeds against the key's value (the other keys held, see :func:`sweep_series`),
+    Retrain's value dashed in the metric's colour."""
     from .tables import summarize
     plt = pyplot()
     done = _done(records, metrics)
@@ -118,25 +121,33 @@ def sweep_plot(records: List[Dict[str, Any]], path: Path, grid_keys: Sequence[st
     if not swept:
         raise UnlearnError(f'sweep: none of the grid keys {list(grid_keys)} takes two values among the finished '
                            'cells; give the keys benchmark.grid varies')
-    fig, axes = plt.subplots(1, len(swept), figsize=(4.6 * len(swept), 3.8), dpi=120, squeeze=False)
-    for ax, key in zip(axes[0], swept):
-        values, held, cells = sweep_series(done, key, grid_keys)
-        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-        xs = values if numeric else list(range(len(values)))
-        for metric, color in zip(metrics, plt.rcParams['axes.prop_cycle'].by_key()['color']):
-            stats = [summarize([r.get(metric) for r in cells if _same(r.get(key)) == _same(v)]) for v in values]
-            points = [(x, s) for x, s in zip(xs, stats) if s is not None]
-            ax.errorbar([x for x, _ in points], [s.mean for _, s in points], yerr=[s.std or 0 for _, s in points],
-                        marker='o', ms=4, capsize=3, color=color, label=COLUMN_TITLES.get(metric, metric))
-            retrain = {r.get(f'retrain.{metric}') for r in cells} - {None}
-            if len(retrain) == 1:
-                ax.axhline(retrain.pop(), color=color, linestyle='--', linewidth=1)
-        ax.set_xticks(xs, [f'{v:g}' if numeric else str(v) for v in values])
-        ax.set_xlabel(key + (' (' + ', '.join(f'{j}={v}' for j, v in held.items()) + ')' if held else ''),
-                      fontsize=8)
-        ax.set_ylabel('%')
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, title='dashed: Retrain', title_fontsize=7)
+    groups: Dict[tuple, List[Dict[str, Any]]] = {}  # (method, forget set) -> its cells: one row of panels each
+    for r in done:
+        groups.setdefault((r['method'], r['forget_set']), []).append(r)
+    fig, axes = plt.subplots(len(groups), len(swept), figsize=(4.6 * len(swept), 3.8 * len(groups)), dpi=120,
+                             squeeze=False)
+    colors = plt.rcParams['axes.prop_cycle'].by_key()['color']
+    for panels, ((method, forget_set), group) in zip(axes, groups.items()):
+        for ax, key in zip(panels, swept):
+            values, held, cells = sweep_series(group, key, grid_keys)
+            xs = values if _numeric(values) else list(range(len(values)))
+            for metric, color in zip(metrics, colors):
+                stats = [summarize([r.get(metric) for r in cells if _same(r.get(key)) == _same(v)]) for v in values]
+                points = [(x, st) for x, st in zip(xs, stats) if st is not None]
+                ax.errorbar([x for x, _ in points], [st.mean for _, st in points],
+                            yerr=[st.std or 0 for _, st in points], marker='o', ms=4, capsize=3, color=color,
+                            label=COLUMN_TITLES.get(metric, metric))
+                retrain = {r.get(f'retrain.{metric}') for r in cells} - {None}
+                if len(retrain) == 1:
+                    ax.axhline(retrain.pop(), color=color, linestyle='--', linewidth=1)
+            ax.set_xticks(xs, [f'{v:g}' if _numeric(values) else str(v) for v in values])
+            ax.set_xlabel(key + (' (' + ', '.join(f'{j}={v}' for j, v in held.items()) + ')' if held else ''),
+                          fontsize=8)
+            ax.set_ylabel('%')
+            if len(groups) > 1:
+                ax.set_title(f'{method} · {forget_set}', fontsize=9)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7, title='dashed: Retrain', title_fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return save_figure(fig, path)

@@ -1,6 +1,7 @@
 """Benchmarks: grid expansion and cell names, resumption, mean ± std, the paper's table layout, the figures."""
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -294,6 +295,14 @@ def test_plots_and_tsne_from_the_grid(tiny_grid, tmp_path):
     assert status == 0, err
     assert [line.split(':')[0] for line in stdout.splitlines()[:4]] == ['Original', 'Retrain', 'DELETE', 'RandomLabel']
     assert (tmp_path / 'tsne.png').stat().st_size > 0
+
+    from unlearn.run_folders import load_run_networks
+    older = tmp_path / 'older_run'
+    shutil.copytree(delete, older)
+    meta = json.loads((older / 'meta.json').read_text())
+    del meta['method_table_name']  # run folders of earlier versions do not have it
+    (older / 'meta.json').write_text(json.dumps(meta))
+    assert list(load_run_networks([older])[1]) == ['Original', 'Retrain', 'DELETE']
 
 
 def test_tsne_panels_on_tiny_inputs(tmp_path):

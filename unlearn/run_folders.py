@@ -11,6 +11,14 @@ from .checkpoint import load_weights
 from .errors import UnlearnError
 
 
+def _table_name(meta: dict) -> str:
+    """The method's name as in the run's report: "(R)" if it read remaining data. Runs written before
+    meta.json recorded the name get it from the method's type and its remain-data flag."""
+    if 'method_table_name' in meta:
+        return meta['method_table_name']
+    return meta['method']['type'] + (' (R)' if meta.get('method_uses_remain_data') else '')
+
+
 def load_run_networks(run_dirs: Sequence[Path]) -> Tuple[ForgetRequest, Dict[str, nn.Module]]:
     """The forget request of the runs and ``{'Original', 'Retrain', <each run's method>: network}``.
 
@@ -38,7 +46,7 @@ def load_run_networks(run_dirs: Sequence[Path]) -> Tuple[ForgetRequest, Dict[str
                                'was started in, or train it again with tools/train.py)')
         networks[title] = load_weights(request.task.build_network(cfg.model), path)
     for run_dir, meta in zip(map(Path, run_dirs), metas):
-        title = meta['method_table_name']  # as in its report: "(R)" if it read remaining data
+        title = _table_name(meta)
         title = title if title not in networks else f'{title} ({run_dir.name})'
         networks[title] = load_weights(request.task.build_network(cfg.model), run_dir / 'unlearned.pth')
     return request, networks

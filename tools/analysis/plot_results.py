@@ -1,5 +1,7 @@
-"""Draw a benchmark's figures from its results.csv: Fig. 2 (boxes over seeds), Fig. 3 (metric vs forget-set
-size) or a sweep (metrics vs grid keys, e.g. Table 5's alpha and T).
+"""Draw a benchmark's figure from its results.csv: seed boxes, metric vs forget-set size, or a grid sweep.
+
+Fig. 2 is the boxes over seeds, Fig. 3 a metric against the forget-set size, and a sweep the metrics against
+grid keys (e.g. Table 5's alpha and T).
 
     python tools/analysis/plot_results.py work_dirs/benchmarks/digits_table1/results.csv seed_boxplot
     python tools/analysis/plot_results.py RESULTS_CSV seed_boxplot --metrics acc_ft acc_rt h_mean --out fig2.png
@@ -15,13 +17,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 from tools._common import run_cli  # noqa: E402
 
 from unlearn.benchmark import forget_set_size_plot, read_results, seed_boxplot, sweep_plot  # noqa: E402
+from unlearn.benchmark.figures import FIGURES  # noqa: E402
 from unlearn.errors import UnlearnError  # noqa: E402
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('results', type=Path, help="a benchmark's results.csv")
-    parser.add_argument('figure', choices=['seed_boxplot', 'forget_set_size', 'sweep'])
+    parser.add_argument('figure', choices=FIGURES)
     parser.add_argument('--metrics', nargs='+', help='columns of results.csv (default: acc_ft acc_rt for the '
                         'boxplot, h_mean for the forget-set sizes, acc_ft acc_rt h_mean for a sweep)')
     parser.add_argument('--keys', nargs='+', help='sweep: the grid keys (columns of results.csv), a panel each')

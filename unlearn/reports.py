@@ -7,6 +7,12 @@ COLUMN_TITLES = dict(acc_f='Acc_f ↓', acc_r='Acc_r ↑', acc_ft='Acc_ft ↓', 
                      forget_to_background='→ background %', redistribution_gap='gap to Retrain ↓')
 
 
+def diverged_fact(count: int, outputs: str, consequence: str = '') -> str:
+    """The report line for a network with NaN or infinite outputs (``metrics['non_finite_outputs']``)."""
+    return f"the network's outputs are NaN or infinite on {count} evaluated {outputs}: they count as wrong " \
+           f'predictions{consequence}'
+
+
 def _cell(value) -> str:
     return '–' if value is None else f'{value:.2f}'
 

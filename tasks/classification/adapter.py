@@ -16,6 +16,7 @@ from unlearn.errors import UnlearnError
 from unlearn.metrics import accuracy, h_mean, mia_attack, per_class_accuracy, predicted_classes
 from unlearn.metrics.mia import HEADLINE_MIA_FEATURE, MIA_FEATURES
 from unlearn.registry import DATASETS, MODELS, TASKS
+from unlearn.reports import diverged_fact
 
 
 class TopOneAccuracy(BaseMetric):
@@ -218,8 +219,7 @@ class ClassificationTask(TaskAdapter):
         facts = {'Acc_f / Acc_r / MIA measured on': 'augmented training images (as the official code)'
                  if metrics.get('eval_train_augmented') else 'training images without augmentation'}
         if metrics.get('non_finite_outputs'):
-            facts['Diverged'] = (f"the network's outputs are NaN or infinite on {metrics['non_finite_outputs']} "
-                                 'evaluated images: they count as wrong predictions, and the MIA is not computed')
+            facts['Diverged'] = diverged_fact(metrics['non_finite_outputs'], 'images', ', and the MIA is not computed')
         else:
             facts['MIA'] = ('SVC on the confidence feature (all five features in metrics.json: mia_all); the attack '
                             'tells members from non-members on its shadow data with '

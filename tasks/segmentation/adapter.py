@@ -28,6 +28,7 @@ from unlearn.adapter import Splits, TaskAdapter
 from unlearn.checkpoint import load_state_dict
 from unlearn.errors import UnlearnError
 from unlearn.registry import TASKS
+from unlearn.reports import diverged_fact
 
 from .data import (VOID, RelabelledForgetPixels, SegSubset, build_mmseg_dataset, class_pixel_counts,
                    with_pipeline)
@@ -295,8 +296,7 @@ class SegmentationTask(TaskAdapter):
     def report_facts(self, metrics: Dict[str, Any]) -> Dict[str, str]:
         facts = {}
         if metrics.get('non_finite_outputs'):
-            facts['Diverged'] = (f"the network's logits are NaN or infinite on {metrics['non_finite_outputs']} "
-                                 'evaluated pixels: they count as wrong predictions')
+            facts['Diverged'] = diverged_fact(metrics['non_finite_outputs'], 'pixels')
         facts['IoU_f / mIoU_r'] = ('forget-class IoU on all val pixels; remaining-class mIoU on the val pixels '
                                    'of remaining classes (metrics.json: per_class_iou, miou over all pixels)')
         facts['Acc_f / Acc_ft'] = 'forget-pixel accuracy on training / val images, test pipeline'

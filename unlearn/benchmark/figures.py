@@ -5,6 +5,7 @@
   a line per method, Retrain dashed (:func:`forget_set_size_plot`);
 * Table 5 as curves: a panel per swept grid key (alpha, T), the metrics against its values (:func:`sweep_plot`).
 """
+import functools
 import json
 from collections import Counter
 from pathlib import Path
@@ -25,15 +26,21 @@ def _done(records: List[Dict[str, Any]], metrics: Sequence[str]) -> List[Dict[st
     return done
 
 
+def _group(records: List[Dict[str, Any]], *fields: str) -> Dict[tuple, List[Dict[str, Any]]]:
+    """The records by their values of ``fields``, groups and members in record (table) order."""
+    groups: Dict[tuple, List[Dict[str, Any]]] = {}
+    for r in records:
+        groups.setdefault(tuple(r[f] for f in fields), []).append(r)
+    return groups
+
+
 def seed_boxplot(records: List[Dict[str, Any]], path: Path, metrics: Sequence[str] = ('acc_ft', 'acc_rt'),
                  title: str = '') -> Path:
     """A panel per metric, a box per table row (and forget set, if several) over the seeds."""
     plt = pyplot()
     done = _done(records, metrics)
     several = len({r['forget_set'] for r in done}) > 1
-    boxes: Dict[tuple, List[Dict[str, Any]]] = {}  # (row, forget set) -> its finished cells, in table order
-    for r in done:
-        boxes.setdefault((r['row'], r['forget_set']), []).append(r)
+    boxes = _group(done, 'row', 'forget_set')
     keys = list(boxes)
     labels = [f'{row} · {group}' if several else row for row, group in keys]
     seeds = [len({r['seed'] for r in cells}) for cells in boxes.values()]
@@ -121,18 +128,20 @@ def sweep_plot(records: List[Dict[str, Any]], path: Path, grid_keys: Sequence[st
     if not swept:
         raise UnlearnError(f'sweep: none of the grid keys {list(grid_keys)} takes two values among the finished '
                            'cells; give the keys benchmark.grid varies')
-    groups: Dict[tuple, List[Dict[str, Any]]] = {}  # (method, forget set) -> its cells: one row of panels each
-    for r in done:
-        groups.setdefault((r['method'], r['forget_set']), []).append(r)
+    groups = _group(done, 'method', 'forget_set')  # one row of panels each
     fig, axes = plt.subplots(len(groups), len(swept), figsize=(4.6 * len(swept), 3.8 * len(groups)), dpi=120,
                              squeeze=False)
     colors = plt.rcParams['axes.prop_cycle'].by_key()['color']
     for panels, ((method, forget_set), group) in zip(axes, groups.items()):
         for ax, key in zip(panels, swept):
             values, held, cells = sweep_series(group, key, grid_keys)
-            xs = values if _numeric(values) else list(range(len(values)))
+            numeric = _numeric(values)
+            xs = values if numeric else list(range(len(values)))
+            at_value = {}  # the cells of each swept value
+            for r in cells:
+                at_value.setdefault(_same(r.get(key)), []).append(r)
             for metric, color in zip(metrics, colors):
-                stats = [summarize([r.get(metric) for r in cells if _same(r.get(key)) == _same(v)]) for v in values]
+                stats = [summarize([r.get(metric) for r in at_value[_same(v)]]) for v in values]
                 points = [(x, st) for x, st in zip(xs, stats) if st is not None]
                 ax.errorbar([x for x, _ in points], [st.mean for _, st in points],
                             yerr=[st.std or 0 for _, st in points], marker='o', ms=4, capsize=3, color=color,
@@ -140,7 +149,7 @@ def sweep_plot(records: List[Dict[str, Any]], path: Path, grid_keys: Sequence[st
                 retrain = {r.get(f'retrain.{metric}') for r in cells} - {None}
                 if len(retrain) == 1:
                     ax.axhline(retrain.pop(), color=color, linestyle='--', linewidth=1)
-            ax.set_xticks(xs, [f'{v:g}' if _numeric(values) else str(v) for v in values])
+            ax.set_xticks(xs, [f'{v:g}' if numeric else str(v) for v in values])
             ax.set_xlabel(key + (' (' + ', '.join(f'{j}={v}' for j, v in held.items()) + ')' if held else ''),
                           fontsize=8)
             ax.set_ylabel('%')
@@ -157,7 +166,7 @@ def draw_figures(records: List[Dict[str, Any]], names: Sequence[str], out_dir: P
                  grid_keys: Sequence[str] = ()) -> List[Path]:
     """The figures ``benchmark.figures`` names, as ``<out_dir>/<name>.png``; ``grid_keys``: what ``sweep`` plots."""
     draw = dict(seed_boxplot=seed_boxplot, forget_set_size=forget_set_size_plot,
-                sweep=lambda *args, **kwargs: sweep_plot(*args, grid_keys=grid_keys, **kwargs))
+                sweep=functools.partial(sweep_plot, grid_keys=grid_keys))
     if not any(r['status'] == 'done' for r in records):
         return []
     return [draw[name](records, out_dir / f'{name}.png', title=title) for name in names]

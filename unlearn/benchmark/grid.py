@@ -195,9 +195,9 @@ def _slug(text: str) -> str:
     return re.sub(r'[^A-Za-z0-9.=+_-]+', '_', text).strip('_')
 
 
-def cell_hash(cfg: Config) -> str:
-    """A hash of everything that decides a cell's result."""
-    settings = {k: v for k, v in cfg.to_dict().items() if k not in UNHASHED_KEYS}
+def cell_hash(cfg: dict) -> str:
+    """A hash of everything that decides a cell's result (``cfg``: the cell's config as a dict)."""
+    settings = {k: v for k, v in cfg.items() if k not in UNHASHED_KEYS}
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
@@ -255,9 +255,9 @@ def expand_grid(cfg: Config, out_dir: Optional[Path] = None) -> List[Cell]:
                         raise UnlearnError(f'benchmark cell ({name}, {group}, {point}): {e}') from e
                     readable = '-'.join([name, group, f'seed{seed}', *(_setting(k, point[k]) for k in varying
                                                                         if k in point)])
-                    key = f'{_slug(readable)[:100]}-{cell_hash(cell_cfg)}'
-                    cell_cfg.work_dir = str(out_dir / 'runs' / key)
                     values = cell_cfg.to_dict()
+                    key = f'{_slug(readable)[:100]}-{cell_hash(values)}'
+                    cell_cfg.work_dir = str(out_dir / 'runs' / key)
                     cells.append(Cell(key, cell_cfg, name, row, section, group, list(forget_classes), seed,
                                       {k: _config_value(values, k) for k in grid_keys}))
     keys = [c.key for c in cells]

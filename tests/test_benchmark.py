@@ -231,6 +231,41 @@ def test_rerun_skips_finished_cells_and_keeps_the_previous_grid(tiny_grid):
     assert len(read_results(out / 'results.csv')) == 6
 
 
+def test_cells_finished_elsewhere_are_merged_not_rerun(tiny_grid, tmp_path):
+    """A grid kept across checkouts or machines: another results.csv's finished cells count as done here."""
+    out, args, _ = tiny_grid
+    elsewhere = tmp_path / 'elsewhere.csv'
+
+    def write_elsewhere(rows):
+        with elsewhere.open('w', newline='') as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    rows = [r for r in csv.DictReader((out / 'results.csv').open(newline='')) if r['seed'] in ('0', '1')]
+    write_elsewhere(rows)
+    here = [args[0], '--out-dir', tmp_path / 'out', *args[3:], 'benchmark.seeds=[0,1,2]']
+    status, stdout, err = run_tool('benchmark.py', *here, '--dry-run', '--merge', elsewhere)
+    assert status == 0, err
+    assert [line.split()[0] for line in stdout.splitlines()[:6]] == ['merged'] * 2 + ['pending'] + ['merged'] * 2 + [
+        'pending']
+    status, stdout, err = run_tool('benchmark.py', *here, '--merge', elsewhere)
+    assert status == 0 and 'Ran 2 of 6 cells' in stdout, err
+    assert len(_run_folders(tmp_path / 'out')) == 2, 'only the seed no results.csv had was run'
+    records, theirs = read_results(tmp_path / 'out' / 'results.csv'), read_results(elsewhere)
+    assert [r['status'] for r in records] == ['done'] * 6 and [r['seed'] for r in records] == [0, 1, 2] * 2
+    merged = [r for r in records if r.get('merged_from')]
+    assert [(r['cell'], r['h_mean'], r['original.sha256']) for r in merged] == [
+        (r['cell'], r['h_mean'], r['original.sha256']) for r in theirs]
+    assert 'over 3 seeds (0, 1, 2)' in (tmp_path / 'out' / 'table.md').read_text()
+
+    rows[1]['original.sha256'] = 'f' * 64  # a run of another original model (another cache)
+    write_elsewhere(rows)
+    status, _, err = run_tool('benchmark.py', *here, '--results-only', '--merge', elsewhere)
+    assert status == 2 and 'runs of 2 different original checkpoints' in err and f'ffffffffffff in {elsewhere}' in err, err
+    status, _, err = run_tool('benchmark.py', *here, '--results-only', '--merge', tmp_path / 'missing.csv')
+    assert status == 2 and 'no results file' in err, err
+
+
 def test_a_failing_cell_is_recorded_and_the_grid_goes_on(tmp_path, digits_cache, monkeypatch):
     import unlearn.benchmark.run as bench_run
 

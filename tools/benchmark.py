@@ -4,13 +4,16 @@
     python tools/benchmark.py CONFIG --out-dir DIR --cfg-options benchmark.seeds="[0,1]" schedule.max_epochs=5
     python tools/benchmark.py CONFIG --dry-run        # list the cells: done, running or pending
     python tools/benchmark.py CONFIG --results-only   # write the tables from the cells finished so far
+    python tools/benchmark.py CONFIG --merge other/results.csv   # count cells finished elsewhere as done
 
 Each cell is one run of tools/unlearn.py, in <out_dir>/runs/<cell>/; the original model and the retrain
 oracle come from the cache. Rerunning the command skips finished cells. Writes results.csv, table.md and
 table.tex (mean ± std over seeds, wall time, speed-up over retraining) in the output folder.
 
 To use several cores or GPUs, start the same command once per core (CUDA_VISIBLE_DEVICES=i for GPU i):
-each process takes the next cell no other process is running.
+each process takes the next cell no other process is running. To share a grid between machines, or to
+keep it across checkouts, keep each part's results.csv and pass them with --merge: a cell finished in one
+of them (same key, hence same config) is not run again and counts in the tables.
 """
 import os
 import sys
@@ -27,16 +30,20 @@ def parse_args():
     parser.add_argument('--dry-run', action='store_true', help='check the grid and list its cells; run nothing')
     parser.add_argument('--results-only', action='store_true',
                         help='run nothing; write results.csv and the tables from the cells finished so far')
+    parser.add_argument('--merge', nargs='+', default=[], metavar='RESULTS_CSV',
+                        help='results.csv files of other runs of this grid (another machine, an earlier '
+                             'checkout): their finished cells are not run again and count in the tables')
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
-    result = run_benchmark(cfg, args.out_dir, dry_run=args.dry_run, results_only=args.results_only)
+    result = run_benchmark(cfg, args.out_dir, dry_run=args.dry_run, results_only=args.results_only,
+                           merge=args.merge)
     if args.dry_run:
         for record in result.records:
-            print(f"{record['status']:8} {record['cell']}")
+            print(f"{'merged' if record.get('merged_from') else record['status']:8} {record['cell']}")
         print(f'{len(result.cells)} cells; results would go to {result.out_dir}')
         return
     print((result.out_dir / 'table.md').read_text())

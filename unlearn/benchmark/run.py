@@ -11,6 +11,11 @@ complete), so rerunning the same command runs only what is missing or failed. Th
 derived from the finished runs and rewritten each time; those of a different grid are moved to
 ``previous/`` first.
 
+Cells finished elsewhere (another machine, an earlier checkout whose ``work_dirs`` is gone) come in
+through their ``results.csv`` (``merge``): a cell is matched by its key, which hashes its whole config, so
+only runs of the same settings are taken; they are not run again, and they count in the tables as if
+run here. Runs of different original or oracle checkpoints are never averaged into one table.
+
 Several processes may run the same benchmark at once (one per core or GPU): a process holds a lock on the
 cell it runs, and the others skip that cell. The kernel drops the lock when its holder dies, so a killed
 run never blocks its cell; the next process to take the cell removes the killed run's hidden ``.partial``
@@ -24,7 +29,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 try:
     import fcntl
@@ -41,8 +46,9 @@ from ..config import build_task
 from ..errors import UnlearnError
 from .figures import FIGURES, draw_figures
 from .grid import Cell, benchmark_spec, default_out_dir, expand_grid
-from .tables import DEFAULT_EXTRA_COLUMNS, latex_tables, markdown_tables, results_csv
+from .tables import DEFAULT_EXTRA_COLUMNS, latex_tables, markdown_tables, read_results, results_csv
 
+PathLike = Union[str, Path]
 RESULT_FILES = ('results.csv', 'table.md', 'table.tex', 'benchmark.json', *(f'{name}.png' for name in FIGURES))
 
 
@@ -121,13 +127,20 @@ def _scalars(metrics: dict, prefix: str = '') -> Dict[str, Any]:
     return flat
 
 
-def cell_record(cell: Cell, run_dir: Optional[Path], error: Optional[str] = None) -> Dict[str, Any]:
-    """One results.csv row: the cell's settings and, if it finished, its metrics and wall times."""
-    status = 'done' if run_dir else 'failed' if error else 'running' if cell_is_running(cell) else 'pending'
+def cell_record(cell: Cell, run_dir: Optional[Path], error: Optional[str] = None,
+                merged: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """One results.csv row: the cell's settings and, if it finished, its metrics and wall times.
+
+    ``merged`` is the cell's row of another results.csv: its results are taken when no run is here.
+    """
+    status = 'done' if run_dir or merged else 'failed' if error else \
+        'running' if cell_is_running(cell) else 'pending'
     record = dict(cell=cell.key, status=status,
                   section=cell.section, row=cell.row, method=cell.method, forget_set=cell.forget_set,
                   forget_classes=' '.join(map(str, cell.forget_classes)), n_forget=len(cell.forget_classes),
                   seed=cell.seed, **cell.grid)
+    if run_dir is None and merged:
+        return dict(record, **{k: v for k, v in merged.items() if k not in record})
     if run_dir is None:
         return dict(record, error=error or '')
     metrics = json.loads((run_dir / 'metrics.json').read_text())
@@ -139,6 +152,44 @@ def cell_record(cell: Cell, run_dir: Optional[Path], error: Optional[str] = None
         record[f'{kind}.train_s'] = _train_time(meta, kind)
     record.update(time_s=meta['wall_time_s']['unlearn_s'], run_dir=str(run_dir), error='')
     return record
+
+
+def merged_results(paths: List[PathLike]) -> Dict[str, Dict[str, Any]]:
+    """The finished cells of other benchmarks' results.csv files, by cell key (the first file's row wins)."""
+    found = {}
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise UnlearnError(f'merge: no results file {path} (give the results.csv a benchmark wrote)')
+        rows = read_results(path)
+        if rows and 'cell' not in rows[0]:
+            raise UnlearnError(f'merge: {path} is not a benchmark results.csv (it has no "cell" column)')
+        for row in rows:
+            if row['status'] == 'done':
+                found.setdefault(row['cell'], dict(row, error='', merged_from=str(path)))
+    return found
+
+
+def check_one_reference_model(records: List[Dict[str, Any]]) -> None:
+    """Refuse to put runs of different original or oracle checkpoints in one table group.
+
+    Their rows would average unlearning from different models and the Original / Retrain rows would
+    average the models themselves; that happens when runs are merged from a machine whose cache trained
+    its own original (float sums, hence weights, depend on the thread count).
+    """
+    groups: Dict[tuple, Dict[str, Dict[str, str]]] = {}
+    for r in records:
+        if r['status'] != 'done':
+            continue
+        for kind in ('original', 'retrain'):
+            where = r.get('merged_from') or 'the runs here'
+            groups.setdefault((r['section'], r['forget_set'], kind), {}).setdefault(r[f'{kind}.sha256'], where)
+    for (section, forget_set, kind), shas in groups.items():
+        if len(shas) > 1:
+            found = '; '.join(f'{sha[:12]} in {where}' for sha, where in shas.items())
+            raise UnlearnError(f'forget set {forget_set}{" (" + section + ")" if section else ""}: runs of '
+                               f'{len(shas)} different {kind} checkpoints ({found}); a table averages runs of one '
+                               f'{kind} model: merge only results made with the same checkpoint (copy it into '
+                               f'the checkpoint cache, or set {kind}_checkpoint)')
 
 
 @contextlib.contextmanager
@@ -196,13 +247,14 @@ def write_results(out_dir: Path, cfg: Config, cells: List[Cell], records: List[D
 
 
 def run_benchmark(cfg: Config, out_dir: Optional[Path] = None, dry_run: bool = False,
-                  results_only: bool = False) -> BenchmarkResult:
+                  results_only: bool = False, merge: Sequence[PathLike] = ()) -> BenchmarkResult:
     """Run every unfinished cell of the benchmark ``cfg``, then write the results from all finished cells.
 
     The grid is expanded and checked (configs, methods, forget sets) before the first cell runs; a cell that
     fails later is logged, recorded in results.csv and benchmark.json, and retried by the next invocation.
     A cell another process is running is skipped. ``results_only`` runs nothing and writes the results of
-    the cells finished so far (the others are empty rows, counted in the table's note).
+    the cells finished so far (the others are empty rows, counted in the table's note). ``merge`` names
+    results.csv files whose finished cells count as finished here (see the module's docstring).
     """
     spec = benchmark_spec(cfg)
     out_dir = Path(out_dir or spec.get('out_dir') or default_out_dir(cfg))
@@ -211,22 +263,28 @@ def run_benchmark(cfg: Config, out_dir: Optional[Path] = None, dry_run: bool = F
     figures = list(spec.get('figures') or [])
     if set(figures) - set(FIGURES):
         raise UnlearnError(f'benchmark.figures: unknown {sorted(set(figures) - set(FIGURES))}; choose from {FIGURES}')
-    pending = [c.key for c in cells if finished_run(c) is None]
+    merged = merged_results(list(merge))
+    pending = [c.key for c in cells if finished_run(c) is None and c.key not in merged]
+    before = [cell_record(c, finished_run(c), merged=merged.get(c.key)) for c in cells]
+    check_one_reference_model(before)
     if dry_run:
-        return BenchmarkResult(out_dir, cells, [cell_record(c, finished_run(c)) for c in cells], 0, {})
+        return BenchmarkResult(out_dir, cells, before, 0, {})
 
     out_dir.mkdir(parents=True, exist_ok=True)
     logger = MMLogger.get_instance(f'unlearn-benchmark-{out_dir.resolve()}-{time.time_ns()}',
                                    logger_name='unlearn', log_file=str(out_dir / 'benchmark.log'), file_mode='a')
-    logger.info(f'Benchmark {cfg.filename}: {len(cells)} cells, {len(cells) - len(pending)} already finished, '
-                f'{len(pending)} ' + ('not run (results only)' if results_only else 'to run') +
+    logger.info(f'Benchmark {cfg.filename}: {len(cells)} cells, {len(cells) - len(pending)} already finished'
+                + (f' ({sum(c.key in merged for c in cells)} of them merged from {", ".join(map(str, merge))})'
+                   if merged else '') +
+                f', {len(pending)} ' + ('not run (results only)' if results_only else 'to run') +
                 f'; results in {out_dir}')
     failures, durations = {}, []
     with torch_threads(spec.get('threads')):
         for i, cell in enumerate(cells, 1):
             progress = f'cell {i}/{len(cells)} {cell.key}'
             if cell.key not in pending:
-                logger.info(f'{progress}: finished before ({finished_run(cell)}), skipped')
+                where = finished_run(cell) or merged[cell.key]['merged_from']
+                logger.info(f'{progress}: finished before ({where}), skipped')
                 continue
             if results_only:
                 continue
@@ -252,12 +310,13 @@ def run_benchmark(cfg: Config, out_dir: Optional[Path] = None, dry_run: bool = F
             left = len(pending) - pending.index(cell.key) - 1
             logger.info(f'{progress}: done in {durations[-1]:.1f} s ({run_dir}); '
                         f'about {left * sum(durations) / len(durations) / 60:.1f} min left')
-    records = [cell_record(c, finished_run(c), failures.get(c.key)) for c in cells]
+    records = [cell_record(c, finished_run(c), failures.get(c.key), merged.get(c.key)) for c in cells]
     write_results(out_dir, cfg, cells, records, columns, failures)
     draw_figures(records, figures, out_dir, title=_title(cfg), grid_keys=list(cells[0].grid) if cells else [])
     if failures:
         logger.error(f'{len(failures)} of {len(cells)} cells failed: {sorted(failures)}')
     for handler in logger.handlers:
         handler.close()
+    check_one_reference_model(records)  # after writing: hours of runs are kept even if the cache changed meanwhile
     return BenchmarkResult(out_dir, cells, records, len(durations) + len(failures), failures)
 

@@ -153,6 +153,17 @@ def test_tables_have_the_papers_rows_and_columns():
     assert tex.index('Retrain') < tex.index(r'\midrule', tex.index('Retrain')) < tex.index('RandomLabel')
 
 
+def test_the_note_flags_timings_that_shared_their_core():
+    records = [dict(r, threads=1, cpu_s=r.get('time_s')) for r in hand_records()]
+    assert 'Contended' not in markdown_tables(records, ['acc_ft'], 'demo')
+    records[1]['cpu_s'] = 0.79 * records[1]['time_s']  # one run got 79 % of its core
+    records[2].update(threads=2, cpu_s=0.5 * records[2]['time_s'])  # two threads: not judged
+    md = markdown_tables(records, ['acc_ft'], 'demo')
+    assert 'Contended timing: 1 of 5 runs (one thread) had under 80% of a core' in md
+    slow_oracle = [dict(r, **{'retrain.threads': 1, 'retrain.train_cpu_s': 15.0}) for r in records]
+    assert "1 of 5 runs and the oracle's training (one thread)" in markdown_tables(slow_oracle, ['acc_ft'], 'demo')
+
+
 def test_column_groups_per_forget_set_and_a_table_per_reference_setting():
     records = [dict(r, forget_set=g, section=s) for s in ('model.depth=20', 'model.depth=32')
                for g in ('couch', '2 classes') for r in hand_records()]
@@ -204,6 +215,7 @@ def test_tiny_grid_end_to_end(tiny_grid):
     assert [(r['row'], r['seed'], r['status']) for r in rows] == [
         ('RandomLabel', '0', 'done'), ('RandomLabel', '1', 'done'), ('DELETE', '0', 'done'), ('DELETE', '1', 'done')]
     assert all(float(r['time_s']) > 0 and float(r['retrain.train_s']) > 0 and r['run_dir'] for r in rows)
+    assert all(0 < float(r['cpu_s']) and r['threads'] == '1' and float(r['retrain.train_cpu_s']) > 0 for r in rows)
     assert {'acc_f', 'acc_r', 'acc_ft', 'acc_rt', 'h_mean', 'mia', 'mia_all.prob', 'retrain.acc_rt'} <= set(rows[0])
     table = (out / 'table.md').read_text()
     assert table in stdout

@@ -217,10 +217,11 @@ def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
                 test_forget=_fixed_sample(splits.test_forget, n, seed),
                 train_remain=_fixed_sample(splits.train_remain_eval, n, seed),
                 test_remain=_fixed_sample(splits.test_remain, n, seed)), interval=schedule.get('curve_interval', 1))
-        started = time.time()
+        started, cpu_started = time.time(), time.process_time()
         run_method(model, method, data, schedule, log_file=staging / 'run.log', seed=seed, launcher=launcher,
                    custom_hooks=[curve_hook] if curve_hook else [], phases=phases)
         timings['unlearn_s'] = time.time() - started
+        cpu_timings = dict(unlearn_s=time.process_time() - cpu_started)  # below wall time x threads: contended
 
         started = time.time()
         logger.info('Evaluating the unlearned model')
@@ -235,7 +236,7 @@ def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
                                {'Original': original_metrics, 'Retrain': oracle_metrics, method.table_name: metrics},
                                splits)
             _write_outputs(staging, cfg, task, method, forget_classes, forget_names, seed, original, oracle,
-                           student, metrics, original_metrics, oracle_metrics, timings, curve_hook)
+                           student, metrics, original_metrics, oracle_metrics, timings, cpu_timings, curve_hook)
     except BaseException:
         logger.error(f'Run failed; removing the unfinished folder {staging}')
         for handler in logger.handlers:
@@ -254,7 +255,7 @@ def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
 
 
 def _write_outputs(out: Path, cfg, task, method, forget_classes, forget_names, seed, original, oracle, student,
-                   metrics, original_metrics, oracle_metrics, timings, curve_hook) -> None:
+                   metrics, original_metrics, oracle_metrics, timings, cpu_timings, curve_hook) -> None:
     cfg.dump(str(out / 'config.py'))
     output_sha = save_state_dict(student, out / 'unlearned.pth')
     save_json(dict(metrics, original=original_metrics, retrain=oracle_metrics), out / 'metrics.json')
@@ -270,7 +271,8 @@ def _write_outputs(out: Path, cfg, task, method, forget_classes, forget_names, s
             retrain=dict(path=str(oracle.checkpoint), sha256=oracle.sha256,
                          trained_in_this_run=oracle.trained_now),
             unlearned=dict(path='unlearned.pth', sha256=output_sha)),
-        wall_time_s=timings, versions=package_versions(),
+        wall_time_s=timings, cpu_time_s=cpu_timings, torch_threads=torch.get_num_threads(),
+        versions=package_versions(),
         device='cuda' if torch.cuda.is_available() else 'cpu'), out / 'meta.json')
     plot = None
     if curve_hook is not None:

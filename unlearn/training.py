@@ -15,6 +15,7 @@ from typing import Optional, Sequence
 from mmengine.dist import barrier, is_main_process
 from mmengine.logging import MMLogger
 from mmengine.runner import set_random_seed
+import torch
 from torch import nn
 
 from .adapter import Splits, TaskAdapter
@@ -107,7 +108,7 @@ def obtain_model(kind: str, cfg, task: TaskAdapter, splits: Splits, forget_class
                 f'it will be saved as {path}')
     train_set, val_set = (splits.train, splits.test) if kind == ORIGINAL else (splits.train_remain, splits.test_remain)
     cache.mkdir(parents=True, exist_ok=True)
-    started = time.time()
+    started, cpu_started = time.time(), time.process_time()
     train_supervised(task, network, train_set, val_set, schedule, log_file=path.with_suffix('.log'),
                      launcher=launcher)
     sha = None
@@ -115,6 +116,10 @@ def obtain_model(kind: str, cfg, task: TaskAdapter, splits: Splits, forget_class
         sha = save_state_dict(network, path)
         save_json(dict(kind=kind, key=key, model=model_cfg, data=task.fingerprint(), recipe=schedule,
                        forget_classes=list(forget_classes) if kind == RETRAIN else None,
-                       sha256=sha, train_wall_time_s=time.time() - started), path.with_suffix('.json'))
+                       sha256=sha, train_wall_time_s=time.time() - started,
+                       # CPU time beside wall time tells a contended timing apart; float sums (hence the
+                       # weights) depend on the thread count, so a retraining reproduces this file only with it
+                       train_cpu_time_s=time.process_time() - cpu_started, torch_threads=torch.get_num_threads()),
+                  path.with_suffix('.json'))
     barrier()
     return ObtainedModel(network, path, sha or sha256_file(path), trained_now=True)

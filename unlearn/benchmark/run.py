@@ -108,12 +108,12 @@ def remove_killed_runs(cell: Cell) -> List[Path]:
     return stale
 
 
-def _train_time(meta: dict, kind: str) -> Optional[float]:
-    """Wall time of training the cached ``kind`` model, from the sidecar JSON the cache writes beside it."""
+def _train_times(meta: dict, kind: str) -> Dict[str, Optional[float]]:
+    """Wall and CPU time of training the cached ``kind`` model, from the sidecar JSON the cache writes beside it."""
     sidecar = Path(meta['checkpoints'][kind]['path']).with_suffix('.json')
-    if not sidecar.is_file():
-        return None
-    return json.loads(sidecar.read_text()).get('train_wall_time_s')
+    info = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+    return {f'{kind}.train_s': info.get('train_wall_time_s'), f'{kind}.train_cpu_s': info.get('train_cpu_time_s'),
+            f'{kind}.threads': info.get('torch_threads')}
 
 
 def _scalars(metrics: dict, prefix: str = '') -> Dict[str, Any]:
@@ -149,8 +149,9 @@ def cell_record(cell: Cell, run_dir: Optional[Path], error: Optional[str] = None
     for kind in ('original', 'retrain'):
         record.update(_scalars(metrics[kind], f'{kind}.'))
         record[f'{kind}.sha256'] = meta['checkpoints'][kind]['sha256']
-        record[f'{kind}.train_s'] = _train_time(meta, kind)
-    record.update(time_s=meta['wall_time_s']['unlearn_s'], run_dir=str(run_dir), error='')
+        record.update(_train_times(meta, kind))
+    record.update(time_s=meta['wall_time_s']['unlearn_s'], cpu_s=meta.get('cpu_time_s', {}).get('unlearn_s'),
+                  threads=meta.get('torch_threads'), run_dir=str(run_dir), error='')
     return record
 
 

@@ -96,6 +96,17 @@ def format_stat(column: str, stat: Optional[Stat], pm: str = ' ± ') -> str:
     return text if stat.std is None else f'{text}{pm}{_number(column, stat.std)}'
 
 
+#: A one-thread timing that got less of a core than this had other work on its core: its wall time is inflated.
+CONTENDED_CPU_SHARE = 0.8
+
+
+def _contended(records: List[Dict[str, Any]], prefix: str = '', wall: str = 'time_s', cpu: str = 'cpu_s') -> int:
+    """How many one-thread timings of ``records`` got under ``CONTENDED_CPU_SHARE`` of their core."""
+    def share(r):
+        return r.get(prefix + cpu) / r[prefix + wall] if r.get(prefix + cpu) and r.get(prefix + wall) else 1.0
+    return sum(r.get(prefix + 'threads') == 1 and share(r) < CONTENDED_CPU_SHARE for r in records)
+
+
 def _seed_note(records: List[Dict[str, Any]]) -> str:
     seeds = list(dict.fromkeys(r['seed'] for r in records))
     missing = [r for r in records if r['status'] != 'done']
@@ -106,6 +117,13 @@ def _seed_note(records: List[Dict[str, Any]]) -> str:
     if missing:
         note += (f' {len(missing)} of {len(records)} cells are not finished '
                  f'({", ".join(sorted({r["status"] for r in missing}))}): their rows average fewer seeds.')
+    done = [r for r in records if r['status'] == 'done']
+    runs = _contended(done)
+    oracles = _contended(_distinct_models(done, 'retrain'), 'retrain.', 'train_s', 'train_cpu_s')
+    if runs or oracles:
+        what = [f'{runs} of {len(done)} runs'] * bool(runs) + ["the oracle's training"] * bool(oracles)
+        note += (f' Contended timing: {" and ".join(what)} (one thread) had under {CONTENDED_CPU_SHARE:.0%} of a '
+                 'core (other work shared it; CPU time is in results.csv): those wall times, and speed-ups, are off.')
     return note
 
 

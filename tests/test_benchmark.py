@@ -269,6 +269,14 @@ def test_cells_finished_elsewhere_are_merged_not_rerun(tiny_grid, tmp_path):
     assert [(r['cell'], r['h_mean'], r['original.sha256']) for r in merged] == [
         (r['cell'], r['h_mean'], r['original.sha256']) for r in theirs]
     assert 'over 3 seeds (0, 1, 2)' in (tmp_path / 'out' / 'table.md').read_text()
+    ablation = tmp_path / 'ablation'
+    ablation.mkdir()
+    config = write_config(ablation, f"methods=['{METHODS / 'delete.py'}'], seeds=[0], threads=1, "
+                          "grid={'method.alpha': [0.0, 0.5]}", extra='schedule = dict(max_epochs=1, curve_interval=0)')
+    status, stdout, err = run_tool('benchmark.py', config, *here[1:5], '--dry-run', '--merge', elsewhere)
+    assert status == 0, err
+    assert [line.split()[0] for line in stdout.splitlines()[:2]] == ['merged', 'pending'], \
+        "another grid's DELETE run is this grid's alpha = 0 cell: same config, same hash"
 
     rows[1]['original.sha256'] = 'f' * 64  # a run of another original model (another cache)
     write_elsewhere(rows)

@@ -13,7 +13,7 @@ table.tex (mean ± std over seeds, wall time, speed-up over retraining) in the o
 To use several cores or GPUs, start the same command once per core (CUDA_VISIBLE_DEVICES=i for GPU i):
 each process takes the next cell no other process is running. To share a grid between machines, or to
 keep it across checkouts, keep each part's results.csv and pass them with --merge: a cell finished in one
-of them (same key, hence same config) is not run again and counts in the tables.
+of them (same config hash, the end of its name; from any grid) is not run again and counts in the tables.
 """
 import os
 import sys

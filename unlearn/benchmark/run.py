@@ -11,10 +11,11 @@ complete), so rerunning the same command runs only what is missing or failed. Th
 derived from the finished runs and rewritten each time; those of a different grid are moved to
 ``previous/`` first.
 
-Cells finished elsewhere (another machine, an earlier checkout whose ``work_dirs`` is gone) come in
-through their ``results.csv`` (``merge``): a cell is matched by its key, which hashes its whole config, so
-only runs of the same settings are taken; they are not run again, and they count in the tables as if
-run here. Runs of different original or oracle checkpoints are never averaged into one table.
+Cells finished elsewhere (another machine, an earlier checkout whose ``work_dirs`` is gone, another
+benchmark) come in through their ``results.csv`` (``merge``): a cell is matched by the hash of its whole
+config that ends its key, so only runs of the same settings are taken, whatever grid named them (Table 5's
+alpha = 0 cell is Table 1's DELETE cell); they are not run again, and they count in the tables as if run
+here. Runs of different original or oracle checkpoints are never averaged into one table.
 
 Several processes may run the same benchmark at once (one per core or GPU): a process holds a lock on the
 cell it runs, and the others skip that cell. The kernel drops the lock when its holder dies, so a killed
@@ -155,8 +156,13 @@ def cell_record(cell: Cell, run_dir: Optional[Path], error: Optional[str] = None
     return record
 
 
+def config_hash_of(cell_key: str) -> str:
+    """The hash of a cell's whole config that ends its key (``grid.cell_hash``)."""
+    return cell_key.rsplit('-', 1)[-1]
+
+
 def merged_results(paths: List[PathLike]) -> Dict[str, Dict[str, Any]]:
-    """The finished cells of other benchmarks' results.csv files, by cell key (the first file's row wins)."""
+    """The finished cells of other results.csv files, by config hash (the first file's row wins)."""
     found = {}
     for path in map(Path, paths):
         if not path.is_file():
@@ -166,7 +172,7 @@ def merged_results(paths: List[PathLike]) -> Dict[str, Dict[str, Any]]:
             raise UnlearnError(f'merge: {path} is not a benchmark results.csv (it has no "cell" column)')
         for row in rows:
             if row['status'] == 'done':
-                found.setdefault(row['cell'], dict(row, error='', merged_from=str(path)))
+                found.setdefault(config_hash_of(row['cell']), dict(row, error='', merged_from=str(path)))
     return found
 
 
@@ -264,7 +270,8 @@ def run_benchmark(cfg: Config, out_dir: Optional[Path] = None, dry_run: bool = F
     figures = list(spec.get('figures') or [])
     if set(figures) - set(FIGURES):
         raise UnlearnError(f'benchmark.figures: unknown {sorted(set(figures) - set(FIGURES))}; choose from {FIGURES}')
-    merged = merged_results(list(merge))
+    found = merged_results(list(merge))
+    merged = {c.key: found[config_hash_of(c.key)] for c in cells if config_hash_of(c.key) in found}
     pending = [c.key for c in cells if finished_run(c) is None and c.key not in merged]
     before = [cell_record(c, finished_run(c), merged=merged.get(c.key)) for c in cells]
     check_one_reference_model(before)

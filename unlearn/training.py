@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
+import torch
 from mmengine.dist import barrier, is_main_process
 from mmengine.logging import MMLogger
 from mmengine.runner import set_random_seed
-import torch
 from torch import nn
 
 from .adapter import Splits, TaskAdapter

@@ -175,7 +175,8 @@ def test_column_groups_per_forget_set_and_a_table_per_reference_setting():
 
 
 # A benchmark that is a part of another shares its folder, so their finished runs are shared.
-PART_OF = {'cifar10_resnet20_cpu_table1_forget_only': 'cifar10_resnet20_cpu_table1'}
+PART_OF = {'cifar10_resnet20_cpu_table1_forget_only': 'cifar10_resnet20_cpu_table1',
+           'cifar10_resnet20_cpu_table1_headline': 'cifar10_resnet20_cpu_table1'}
 
 
 @pytest.mark.parametrize('path', BENCHMARK_CONFIGS, ids=lambda p: p.stem)

@@ -282,7 +282,8 @@ def test_cells_finished_elsewhere_are_merged_not_rerun(tiny_grid, tmp_path):
     rows[1]['original.sha256'] = 'f' * 64  # a run of another original model (another cache)
     write_elsewhere(rows)
     status, _, err = run_tool('benchmark.py', *here, '--results-only', '--merge', elsewhere)
-    assert status == 2 and 'runs of 2 different original checkpoints' in err and f'ffffffffffff in {elsewhere}' in err, err
+    assert status == 2 and 'runs of 2 different original checkpoints' in err, err
+    assert f'ffffffffffff in {elsewhere}' in err, 'the message says where the other model came from'
     status, _, err = run_tool('benchmark.py', *here, '--results-only', '--merge', tmp_path / 'missing.csv')
     assert status == 2 and 'no results file' in err, err
 

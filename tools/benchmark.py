@@ -31,8 +31,9 @@ def parse_args():
     parser.add_argument('--results-only', action='store_true',
                         help='run nothing; write results.csv and the tables from the cells finished so far')
     parser.add_argument('--merge', nargs='+', default=[], metavar='RESULTS_CSV',
-                        help='results.csv files of other runs of this grid (another machine, an earlier '
-                             'checkout): their finished cells are not run again and count in the tables')
+                        help='results.csv files of other benchmark runs (another machine, an earlier checkout, '
+                             'another grid): their finished cells with the same config are not run again and '
+                             'count in the tables')
     return parser.parse_args()
 
 

@@ -184,11 +184,9 @@ def check_one_reference_model(records: List[Dict[str, Any]]) -> None:
     its own original (float sums, hence weights, depend on the thread count).
     """
     groups: Dict[tuple, Dict[str, Dict[str, str]]] = {}
-    for r in records:
-        if r['status'] != 'done':
-            continue
+    for r in (r for r in records if r['status'] == 'done'):
+        where = r.get('merged_from') or 'the runs here'
         for kind in ('original', 'retrain'):
-            where = r.get('merged_from') or 'the runs here'
             groups.setdefault((r['section'], r['forget_set'], kind), {}).setdefault(r[f'{kind}.sha256'], where)
     for (section, forget_set, kind), shas in groups.items():
         if len(shas) > 1:
@@ -272,8 +270,9 @@ def run_benchmark(cfg: Config, out_dir: Optional[Path] = None, dry_run: bool = F
         raise UnlearnError(f'benchmark.figures: unknown {sorted(set(figures) - set(FIGURES))}; choose from {FIGURES}')
     found = merged_results(list(merge))
     merged = {c.key: found[config_hash_of(c.key)] for c in cells if config_hash_of(c.key) in found}
-    pending = [c.key for c in cells if finished_run(c) is None and c.key not in merged]
-    before = [cell_record(c, finished_run(c), merged=merged.get(c.key)) for c in cells]
+    finished = {c.key: finished_run(c) for c in cells}  # once: each call lists the cell's folder
+    pending = [c.key for c in cells if finished[c.key] is None and c.key not in merged]
+    before = [cell_record(c, finished[c.key], merged=merged.get(c.key)) for c in cells]
     check_one_reference_model(before)
     if dry_run:
         return BenchmarkResult(out_dir, cells, before, 0, {})
@@ -291,7 +290,7 @@ def run_benchmark(cfg: Config, out_dir: Optional[Path] = None, dry_run: bool = F
         for i, cell in enumerate(cells, 1):
             progress = f'cell {i}/{len(cells)} {cell.key}'
             if cell.key not in pending:
-                where = finished_run(cell) or merged[cell.key]['merged_from']
+                where = finished[cell.key] or merged[cell.key]['merged_from']
                 logger.info(f'{progress}: finished before ({where}), skipped')
                 continue
             if results_only:

@@ -100,11 +100,10 @@ def format_stat(column: str, stat: Optional[Stat], pm: str = ' ± ') -> str:
 CONTENDED_CPU_SHARE = 0.8
 
 
-def _contended(records: List[Dict[str, Any]], prefix: str = '', wall: str = 'time_s', cpu: str = 'cpu_s') -> int:
-    """How many one-thread timings of ``records`` got under ``CONTENDED_CPU_SHARE`` of their core."""
-    def share(r):
-        return r.get(prefix + cpu) / r[prefix + wall] if r.get(prefix + cpu) and r.get(prefix + wall) else 1.0
-    return sum(r.get(prefix + 'threads') == 1 and share(r) < CONTENDED_CPU_SHARE for r in records)
+def _contended(timings) -> int:
+    """How many one-thread ``(threads, wall s, CPU s)`` timings got under ``CONTENDED_CPU_SHARE`` of their core."""
+    return sum(threads == 1 and bool(wall and cpu) and cpu / wall < CONTENDED_CPU_SHARE
+               for threads, wall, cpu in timings)
 
 
 def _seed_note(records: List[Dict[str, Any]]) -> str:
@@ -118,8 +117,9 @@ def _seed_note(records: List[Dict[str, Any]]) -> str:
         note += (f' {len(missing)} of {len(records)} cells are not finished '
                  f'({", ".join(sorted({r["status"] for r in missing}))}): their rows average fewer seeds.')
     done = [r for r in records if r['status'] == 'done']
-    runs = _contended(done)
-    oracles = _contended(_distinct_models(done, 'retrain'), 'retrain.', 'train_s', 'train_cpu_s')
+    runs = _contended((r.get('threads'), r.get('time_s'), r.get('cpu_s')) for r in done)
+    oracles = _contended((m.get('retrain.threads'), m.get('retrain.train_s'), m.get('retrain.train_cpu_s'))
+                         for m in _distinct_models(done, 'retrain'))
     if runs or oracles:
         what = [f'{runs} of {len(done)} runs'] * bool(runs) + ["the oracle's training"] * bool(oracles)
         note += (f' Contended timing: {" and ".join(what)} (one thread) had under {CONTENDED_CPU_SHARE:.0%} of a '

@@ -164,6 +164,14 @@ def test_the_note_flags_timings_that_shared_their_core():
     assert "1 of 5 runs and the oracle's training (one thread)" in markdown_tables(slow_oracle, ['acc_ft'], 'demo')
 
 
+def test_the_note_flags_an_oracle_timed_with_other_threads_than_the_runs():
+    records = [dict(r, threads=1, cpu_s=r.get('time_s'), **{'retrain.threads': 1}) for r in hand_records()]
+    assert 'Unequal threads' not in markdown_tables(records, ['acc_ft'], 'demo')
+    two_thread_oracle = [dict(r, **{'retrain.threads': 2}) for r in records]
+    assert ('Unequal threads: Retrain trained with 2, the methods unlearned with 1: the speed-up compares'
+            in markdown_tables(two_thread_oracle, ['acc_ft'], 'demo'))
+
+
 def test_column_groups_per_forget_set_and_a_table_per_reference_setting():
     records = [dict(r, forget_set=g, section=s) for s in ('model.depth=20', 'model.depth=32')
                for g in ('couch', '2 classes') for r in hand_records()]

@@ -124,10 +124,10 @@ def _timing_note(done: List[Dict[str, Any]]) -> str:
     oracles = _distinct_models(done, 'retrain')
     note = ''
     runs = _contended((r.get('threads'), r.get('time_s'), r.get('cpu_s')) for r in done)
-    oracle = _contended((m.get('retrain.threads'), m.get('retrain.train_s'), m.get('retrain.train_cpu_s'))
-                        for m in oracles)
-    if runs or oracle:
-        what = [f'{runs} of {len(done)} runs'] * bool(runs) + ["the oracle's training"] * bool(oracle)
+    contended_oracles = _contended((m.get('retrain.threads'), m.get('retrain.train_s'), m.get('retrain.train_cpu_s'))
+                                   for m in oracles)
+    if runs or contended_oracles:
+        what = [f'{runs} of {len(done)} runs'] * bool(runs) + ["the oracle's training"] * bool(contended_oracles)
         note += (f' Contended timing: {" and ".join(what)} (one thread) had under {CONTENDED_CPU_SHARE:.0%} of a '
                  'core (other work shared it; CPU time is in results.csv): those wall times, and speed-ups, are off.')
     # A 2-thread oracle against 1-thread runs understates the speed-up (measured: 1.8x where like for like is ~2.0x).

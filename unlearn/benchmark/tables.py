@@ -131,9 +131,8 @@ def _timing_note(done: List[Dict[str, Any]]) -> str:
         note += (f' Contended timing: {" and ".join(what)} (one thread) had under {CONTENDED_CPU_SHARE:.0%} of a '
                  'core (other work shared it; CPU time is in results.csv): those wall times, and speed-ups, are off.')
     # A 2-thread oracle against 1-thread runs understates the speed-up (measured: 1.8x where like for like is ~2.0x).
-    # int(): counts read back from results.csv are floats.
-    oracle_threads = sorted({int(m['retrain.threads']) for m in oracles if m.get('retrain.threads')})
-    run_threads = sorted({int(r['threads']) for r in done if r.get('threads')})
+    oracle_threads = sorted({m['retrain.threads'] for m in oracles if m.get('retrain.threads')})
+    run_threads = sorted({r['threads'] for r in done if r.get('threads')})
     if oracle_threads and run_threads and oracle_threads != run_threads:
         note += (f' Unequal threads: Retrain trained with {"/".join(map(str, oracle_threads))}, the methods '
                  f'unlearned with {"/".join(map(str, run_threads))}: the speed-up compares unequal CPU budgets '
@@ -199,11 +198,13 @@ def results_csv(records: List[Dict[str, Any]]) -> str:
 
 
 def read_results(path) -> List[Dict[str, Any]]:
-    """results.csv back as records, numbers as floats (what the figures read)."""
+    """results.csv back as records, numbers as floats, whole ones as ints (thread counts, seeds; a merged row
+    written back as "2.0" reads as 2 again)."""
     def value(text: str):
         try:
-            return float(text)
+            number = float(text)
         except ValueError:
             return text or None
+        return int(number) if number.is_integer() else number
     with open(path, newline='') as f:
         return [{k: value(v) if k not in _CSV_HEAD[:7] else v for k, v in row.items()} for row in csv.DictReader(f)]

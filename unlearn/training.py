@@ -2,15 +2,19 @@
 
 A cached model is found by a hash of everything that determines it (data, network, recipe, seed and,
 for the oracle, the forget set), so changing any of them trains a new one and nothing is overwritten.
+A cached model is used only if it matches the SHA-256 in its record (``<same name>.json``), and one process at a
+time trains a cache entry: another run that needs it waits, then reuses it.
 A user can instead point ``original_checkpoint`` / ``retrain_checkpoint`` at their own files.
 """
 import copy
 import hashlib
 import json
+import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import torch
 from mmengine.dist import barrier, is_main_process
@@ -20,7 +24,9 @@ from torch import nn
 
 from .adapter import Splits, TaskAdapter
 from .checkpoint import load_state_dict, load_weights, save_json, save_state_dict, sha256_file
-from .engine import mmengine_runner
+from .engine import init_distributed, mmengine_runner
+from .errors import UnlearnError, first_line
+from .locks import exclusive_lock, remove_stale_locks, try_lock
 from .model import SupervisedModel
 
 ORIGINAL, RETRAIN = 'original', 'retrain'
@@ -83,9 +89,78 @@ def cached_model_path(kind: str, cfg, task: TaskAdapter, forget_classes: Sequenc
     return Path(cfg.checkpoint_dir) / f'{kind}-{model_cfg["type"]}-{key}.pth'
 
 
+def verify_cached_model(path: Path) -> str:
+    """Check a cached model against the SHA-256 its record (``<same name>.json``) was written with; return it.
+
+    A cache file that was swapped, damaged or copied in without its record is refused: its metrics would be
+    reported as the cached model's.
+    """
+    record = path.with_suffix('.json')
+    retrain = f'delete {path} and {record} to train it again'
+    if not record.is_file():
+        raise UnlearnError(f'cached model {path} has no record {record.name} to verify it against; delete it to '
+                           'train it again, or use it as your own with original_checkpoint / retrain_checkpoint')
+    try:
+        expected = json.loads(record.read_text())['sha256']
+    except (ValueError, KeyError, TypeError) as e:
+        raise UnlearnError(f'record {record} of the cached model {path} is unreadable ({first_line(e)}); '
+                           f'{retrain}') from e
+    actual = sha256_file(path)
+    if actual != expected:
+        raise UnlearnError(f'cached model {path} is not the file its record {record.name} describes (sha256 '
+                           f'{actual[:12]}..., recorded {str(expected)[:12]}...): it was changed or replaced; '
+                           f'restore the original file, or {retrain}')
+    return actual
+
+
+def check_reference_cache(cfg, task: TaskAdapter, forget_classes: Sequence[int]) -> None:
+    """Verify the cached original model and retrain oracle that exist, before anything is trained.
+
+    Models the config brings itself (``original_checkpoint`` ...) are not the cache's. An entry another
+    process is writing now (its lock is held) is verified by :func:`obtain_model` once it is written.
+    """
+    for kind in (ORIGINAL, RETRAIN):
+        path = cached_model_path(kind, cfg, task, forget_classes)
+        if cfg.get(f'{kind}_checkpoint') or not path.is_file():
+            continue
+        if not _being_written(path):
+            verify_cached_model(path)
+
+
+def _lock_path(path: Path) -> Path:
+    return path.with_name(f'{path.name}.lock')
+
+
+def _being_written(path: Path) -> bool:
+    """Whether another process holds the cache entry's lock now (it may be between saving the model and
+    its record); once it is released, a model that exists is never written again."""
+    try:
+        with try_lock(_lock_path(path)) as free:
+            return not free
+    except FileNotFoundError:  # no lock file: nobody holds it
+        return False
+
+
+@contextmanager
+def _cache_entry_lock(path: Path, kind: str, logger: MMLogger) -> Iterator[None]:
+    """One process at a time looks for, trains and saves a cache entry: a second one waits, then reuses it.
+
+    Only rank 0 of a distributed run locks (its ranks act together). A cache this process cannot write to is
+    only ever read: there is nothing to lock.
+    """
+    if not is_main_process() or not os.access(path.parent, os.W_OK):
+        yield
+        return
+    remove_stale_locks(path.parent, '*.pth.lock')  # left by killed processes
+    lock = _lock_path(path)
+    with exclusive_lock(lock, on_wait=lambda: logger.info(
+            f'Another process is training or saving the {kind} model {path.name}; waiting for it ({lock})')):
+        yield
+
+
 def obtain_model(kind: str, cfg, task: TaskAdapter, splits: Splits, forget_classes: Sequence[int],
                  logger: MMLogger, launcher: str = 'none') -> ObtainedModel:
-    """Load the user's checkpoint, or the cached one, or train it now and cache it (logged)."""
+    """Load the user's checkpoint, or the cached one (verified), or train it now and cache it (logged)."""
     set_random_seed(cfg.train_schedule['seed'])  # so the initial weights, too, follow from the cache key
     network = task.build_network(cfg.model)
     user_path = cfg.get(f'{kind}_checkpoint')
@@ -96,30 +171,35 @@ def obtain_model(kind: str, cfg, task: TaskAdapter, splits: Splits, forget_class
     schedule, model_cfg = _plain(cfg.train_schedule), _plain(cfg.model)
     path = cached_model_path(kind, cfg, task, forget_classes)
     key = path.stem.rsplit('-', 1)[-1]
-    cache = path.parent
-    if path.is_file():
-        logger.info(f'Using the cached {kind} model {path}')
-        load_weights(network, path)
-        return ObtainedModel(network, path, sha256_file(path), trained_now=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    init_distributed(launcher)  # ranks are known before rank 0 alone locks
+    with _cache_entry_lock(path, kind, logger):
+        barrier()  # all ranks look while rank 0 holds the lock: the entry cannot change until it is released
+        if path.is_file():
+            logger.info(f'Using the cached {kind} model {path}')
+            sha = verify_cached_model(path)
+            load_weights(network, path)
+            return ObtainedModel(network, path, sha, trained_now=False)
 
-    what = 'on all training data' if kind == ORIGINAL else \
-        f'on the remaining data only (never seeing {task.forget_class_names(forget_classes)})'
-    logger.info(f'No cached {kind} model: training it once {what} for {schedule["max_epochs"]} epochs; '
-                f'it will be saved as {path}')
-    train_set, val_set = (splits.train, splits.test) if kind == ORIGINAL else (splits.train_remain, splits.test_remain)
-    cache.mkdir(parents=True, exist_ok=True)
-    started, cpu_started = time.time(), time.process_time()
-    train_supervised(task, network, train_set, val_set, schedule, log_file=path.with_suffix('.log'),
-                     launcher=launcher)
-    sha = None
-    if is_main_process():
-        sha = save_state_dict(network, path)
-        save_json(dict(kind=kind, key=key, model=model_cfg, data=task.fingerprint(), recipe=schedule,
-                       forget_classes=list(forget_classes) if kind == RETRAIN else None,
-                       sha256=sha, train_wall_time_s=time.time() - started,
-                       # CPU time beside wall time tells a contended timing apart; float sums (hence the
-                       # weights) depend on the thread count, so a retraining reproduces this file only with it
-                       train_cpu_time_s=time.process_time() - cpu_started, torch_threads=torch.get_num_threads()),
-                  path.with_suffix('.json'))
-    barrier()
+        what = 'on all training data' if kind == ORIGINAL else \
+            f'on the remaining data only (never seeing {task.forget_class_names(forget_classes)})'
+        logger.info(f'No cached {kind} model: training it once {what} for {schedule["max_epochs"]} epochs; '
+                    f'it will be saved as {path}')
+        train_set, val_set = (splits.train, splits.test) if kind == ORIGINAL else \
+            (splits.train_remain, splits.test_remain)
+        started, cpu_started = time.time(), time.process_time()
+        train_supervised(task, network, train_set, val_set, schedule, log_file=path.with_suffix('.log'),
+                         launcher=launcher)
+        sha = None
+        if is_main_process():
+            sha = save_state_dict(network, path)
+            save_json(dict(kind=kind, key=key, model=model_cfg, data=task.fingerprint(), recipe=schedule,
+                           forget_classes=list(forget_classes) if kind == RETRAIN else None,
+                           sha256=sha, train_wall_time_s=time.time() - started,
+                           # CPU time beside wall time tells a contended timing apart; float sums (hence the
+                           # weights) depend on the thread count, so a retraining reproduces this file only with it
+                           train_cpu_time_s=time.process_time() - cpu_started,
+                           torch_threads=torch.get_num_threads()),
+                      path.with_suffix('.json'))
+        barrier()
     return ObtainedModel(network, path, sha or sha256_file(path), trained_now=True)

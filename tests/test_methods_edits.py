@@ -93,6 +93,6 @@ def test_a_diverged_edit_is_scored_not_a_crash(tmp_path):
     assert 0 < metrics['non_finite_outputs'] <= evaluated
     assert metrics['acc_rt'] < 20 and metrics['h_mean'] < 35
     assert metrics['mia'] is None and metrics['mia_all'] == dict.fromkeys(metrics['mia_all'])
-    assert 'NaN or infinite' in task.report_facts(metrics)['Diverged']
+    assert 'NaN or infinite' in task.report_facts({'run': metrics})['Diverged']
     healthy = task.evaluate(wrapper(FisherForgetting()).student, splits, original=dict(acc_ft=95.0))
     assert healthy['non_finite_outputs'] == 0 and healthy['mia'] is not None and healthy['acc_rt'] > 90

@@ -167,7 +167,7 @@ def test_a_diverged_segmentation_network_is_scored_not_credited(request_, data_r
     m = task.evaluate(network, splits)
     assert m['acc_rt'] == 0.0 and m['acc_ft'] == 0.0 and m['acc_r'] == 0.0, 'argmax would call NaN background'
     assert m['forget_pixels_to']['no prediction'] == 100.0 and m['non_finite_outputs'] > 0
-    assert 'NaN or infinite' in task.report_facts(m)['Diverged']
+    assert 'NaN or infinite' in task.report_facts({'run': m})['Diverged']
 
 
 def test_missing_data_is_one_line_saying_where(tmp_path):

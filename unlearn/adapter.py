@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from .errors import UnlearnError
+from .evaluation import derive_seed
 
 ClassSpec = Union[int, str]
 
@@ -23,6 +24,8 @@ class Splits:
 
     ``train_*`` use the training transform: they are what methods train on. ``*_eval`` are what Acc_f /
     Acc_r and the MIA are measured on: augmented by default as in the official code, or clean.
+    ``train_*_clean`` are the training images without augmentation, for methods whose authors train on them
+    (SCRUB); None where a task has none.
     """
     train: Dataset
     train_forget: Dataset
@@ -32,6 +35,8 @@ class Splits:
     test: Dataset
     test_forget: Dataset
     test_remain: Dataset
+    train_forget_clean: Optional[Dataset] = None
+    train_remain_clean: Optional[Dataset] = None
 
 
 class TaskAdapter:
@@ -86,6 +91,11 @@ class TaskAdapter:
     def evaluation_fingerprint(self) -> Dict[str, Any]:
         """The evaluation settings that change the metrics (for the cached metrics of fixed models)."""
         raise NotImplementedError
+
+    def evaluation_seed(self, split: str) -> int:
+        """The seed of every evaluation pass over ``split`` (see :mod:`unlearn.evaluation`): from the evaluation
+        settings, the data and the split, not the weights, so all models of a table see the same images."""
+        return derive_seed(self.evaluation_fingerprint(), self.fingerprint(), split)
 
     def build_network(self, model_cfg: dict) -> nn.Module:
         raise NotImplementedError
@@ -153,8 +163,8 @@ class TaskAdapter:
         """``(metric config, key)`` used to pick the best epoch when training original/oracle."""
         raise NotImplementedError
 
-    def accuracy(self, network: nn.Module, dataset: Dataset) -> float:
-        """A single percent score on a dataset (the unlearning curves)."""
+    def accuracy(self, network: nn.Module, dataset: Dataset, split: str) -> float:
+        """A single percent score on a dataset (the unlearning curves), evaluated under ``split``'s seed."""
         raise NotImplementedError
 
     def evaluate(self, network: nn.Module, splits: Splits,
@@ -174,6 +184,8 @@ class TaskAdapter:
                       splits: Splits) -> None:
         """The task's own figures of a run into ``folder`` (e.g. predictions side by side; default: none)."""
 
-    def report_facts(self, metrics: Dict[str, Any]) -> Dict[str, str]:
-        """How the table's numbers were measured, one line each, shown under it in ``report.md``."""
+    def report_facts(self, rows: Dict[str, Dict[str, Any]]) -> Dict[str, str]:
+        """How the table's numbers were measured, one line each, shown under it in ``report.md``.
+
+        ``rows``: the metrics of each model of the table (Original, Retrain, this run's method last)."""
         return {}

@@ -6,15 +6,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.evaluator import BaseMetric, Evaluator
-from mmengine.utils import ProgressBar
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import Dataset, Subset
 
 from unlearn.adapter import Splits, TaskAdapter
 from unlearn.config import build_from
 from unlearn.errors import UnlearnError
+from unlearn.evaluation import seeded_loader
 from unlearn.metrics import accuracy, h_mean, mia_attack, per_class_accuracy, predicted_classes
-from unlearn.metrics.mia import HEADLINE_MIA_FEATURE, MIA_FEATURES
+from unlearn.metrics.mia import HEADLINE_MIA_FEATURE, INFORMATIVE_SHADOW_ACCURACY, MIA_FEATURES
+from unlearn.progress import progress
 from unlearn.registry import DATASETS, MODELS, TASKS
 from unlearn.reports import diverged_fact
 
@@ -60,11 +61,16 @@ class ClassificationTask(TaskAdapter):
         num_workers: dataloader workers (0 = in the main process).
         eval_train_augmented: measure Acc_f, Acc_r and the MIA on augmented training images as the
             official code does (SPEC.md §2, §7.2); False uses the test transform (cleaner, not the paper's).
+            The augmentations are drawn under a fixed seed per split, the same for every model and process
+            (:mod:`unlearn.evaluation`).
         mia_seed: seed of the random remain subset used as the MIA's shadow members.
     """
 
     def __init__(self, dataset: dict, eval_batch_size: int = 256, num_workers: int = 0,
                  eval_train_augmented: bool = True, mia_seed: int = 0):
+        for name, value, minimum in (('eval_batch_size', eval_batch_size, 1), ('num_workers', num_workers, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise ValueError(f'{name} = {value!r}: it must be an integer >= {minimum}')
         self.dataset_cfg = copy.deepcopy(dataset)
         self.data = build_from(DATASETS, dataset, 'dataset')
         self.class_names = list(self.data.class_names)
@@ -77,7 +83,7 @@ class ClassificationTask(TaskAdapter):
         return dict(task='classification', dataset=self.dataset_cfg)
 
     def evaluation_fingerprint(self) -> Dict[str, Any]:
-        return dict(eval_train_augmented=self.eval_train_augmented, mia_seed=self.mia_seed)
+        return dict(eval_train_augmented=self.eval_train_augmented, mia_seed=self.mia_seed, rng='seeded-v1')
 
     def build_network(self, model_cfg: dict) -> nn.Module:
         model_cfg = dict(model_cfg)
@@ -106,7 +112,9 @@ class ClassificationTask(TaskAdapter):
             train_remain_eval=Subset(train_eval, train_remain),
             test=data.test,
             test_forget=Subset(data.test, test_forget),
-            test_remain=Subset(data.test, test_remain))
+            test_remain=Subset(data.test, test_remain),
+            train_forget_clean=Subset(data.train_eval, train_forget),
+            train_remain_clean=Subset(data.train_eval, train_remain))
 
     def dataloader(self, dataset: Dataset, batch_size: int, shuffle: bool) -> dict:
         return dict(dataset=dataset, batch_size=batch_size, num_workers=self.num_workers,
@@ -152,26 +160,24 @@ class ClassificationTask(TaskAdapter):
 
     # --- evaluation ---------------------------------------------------------------------------------
     @torch.no_grad()
-    def predict(self, network: nn.Module, dataset: Dataset, desc: str = '') -> tuple:
-        """Softmax probabilities ``[N, K]`` and labels ``[N]`` of ``network`` on ``dataset`` (eval mode)."""
+    def predict(self, network: nn.Module, dataset: Dataset, split: str, desc: str = '') -> tuple:
+        """Softmax probabilities ``[N, K]`` and labels ``[N]`` of ``network`` on ``dataset`` (eval mode), its
+        augmentations drawn under the ``split``'s seed (:meth:`evaluation_seed`)."""
         was_training = network.training
         network.eval()
         device = next(network.parameters()).device
-        loader = DataLoader(dataset, batch_size=self.eval_batch_size, shuffle=False, num_workers=self.num_workers)
         probs, labels = [], []
-        bar = ProgressBar(len(loader)) if desc else None
-        for inputs, target in loader:
-            probs.append(F.softmax(network(inputs.to(device)).float(), dim=1).cpu())
-            labels.append(target)
-            if bar:
-                bar.update()
-        if bar:
-            bar.file.write('\n')
+        with seeded_loader(dataset, self.evaluation_seed(split), batch_size=self.eval_batch_size,
+                           num_workers=self.num_workers) as loader, progress(desc, len(dataset)) as update:
+            for inputs, target in loader:
+                probs.append(F.softmax(network(inputs.to(device)).float(), dim=1).cpu())
+                labels.append(target)
+                update(len(target))
         network.train(was_training)
         return torch.cat(probs).numpy(), torch.cat(labels).numpy()
 
-    def accuracy(self, network: nn.Module, dataset: Dataset) -> float:
-        probs, labels = self.predict(network, dataset)
+    def accuracy(self, network: nn.Module, dataset: Dataset, split: str) -> float:
+        probs, labels = self.predict(network, dataset, split)
         return accuracy(predicted_classes(probs), labels)
 
     def evaluate(self, network: nn.Module, splits: Splits,
@@ -182,9 +188,9 @@ class ClassificationTask(TaskAdapter):
         predictions, and the MIA, whose features are undefined on them, is None (``non_finite_outputs``
         says how many rows).
         """
-        forget_p, forget_y = self.predict(network, splits.train_forget_eval, desc='D_f')
-        remain_p, remain_y = self.predict(network, splits.train_remain_eval, desc='D_r')
-        test_p, test_y = self.predict(network, splits.test, desc='D_test')
+        forget_p, forget_y = self.predict(network, splits.train_forget_eval, 'train_forget_eval', desc='D_f')
+        remain_p, remain_y = self.predict(network, splits.train_remain_eval, 'train_remain_eval', desc='D_r')
+        test_p, test_y = self.predict(network, splits.test, 'test', desc='D_test')
         forget_pred, remain_pred, test_pred = (predicted_classes(p) for p in (forget_p, remain_p, test_p))
         test_forget = np.isin(np.arange(len(test_y)), np.asarray(splits.test_forget.indices))
         metrics = dict(
@@ -215,14 +221,19 @@ class ClassificationTask(TaskAdapter):
     def report_columns(self) -> List[str]:
         return ['acc_f', 'acc_r', 'acc_ft', 'acc_rt', 'h_mean', 'mia']
 
-    def report_facts(self, metrics: Dict[str, Any]) -> Dict[str, str]:
-        facts = {'Acc_f / Acc_r / MIA measured on': 'augmented training images (as the official code)'
+    def report_facts(self, rows: Dict[str, Dict[str, Any]]) -> Dict[str, str]:
+        metrics = list(rows.values())[-1]
+        facts = {'Acc_f / Acc_r / MIA measured on': 'augmented training images (as the official code; the same '
+                 'augmentations, drawn under a fixed seed, for every model)'
                  if metrics.get('eval_train_augmented') else 'training images without augmentation'}
         if metrics.get('non_finite_outputs'):
             facts['Diverged'] = diverged_fact(metrics['non_finite_outputs'], 'images', ', and the MIA is not computed')
-        else:
-            facts['MIA'] = ('SVC on the confidence feature (all five features in metrics.json: mia_all); the attack '
-                            'tells members from non-members on its shadow data with '
-                            f"{metrics['mia_shadow_accuracy']:.1f}% accuracy (near 50%: the two look alike and the "
-                            'MIA is not informative)')
+        shadow = {name: row['mia_shadow_accuracy'] for name, row in rows.items()
+                  if row.get('mia_shadow_accuracy') is not None}
+        if shadow:
+            facts['MIA'] = ('SVC on the confidence feature (all five features in metrics.json: mia_all); how well the '
+                            'attack tells members from non-members on its own shadow data (50% is chance): ' +
+                            ', '.join(f'{name} {accuracy:.1f}%' + (
+                                ' (at chance: its MIA says nothing)' if accuracy < INFORMATIVE_SHADOW_ACCURACY else '')
+                                for name, accuracy in shadow.items()))
         return facts

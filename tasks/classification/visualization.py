@@ -9,21 +9,25 @@ from typing import Dict, Sequence, Tuple
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import Dataset, Subset
 
+from unlearn.evaluation import seeded_loader
 from unlearn.reports import pyplot, save_figure
 
 
 @torch.no_grad()
 def penultimate_features(network: nn.Module, dataset: Dataset, batch_size: int = 256) -> Tuple[np.ndarray, np.ndarray]:
-    """``network.features`` of every item, ``[N, D]``, and the labels ``[N]`` (eval mode, then restored)."""
+    """``network.features`` of every item, ``[N, D]``, and the labels ``[N]`` (eval mode, then restored).
+    Items are drawn under a fixed seed (:func:`unlearn.evaluation.seeded_loader`): every model embeds the same
+    images even from augmented data, and the global random state is left as it was."""
     was_training = network.training
     network.eval()
     device = next(network.parameters()).device
     features, labels = [], []
-    for images, target in DataLoader(dataset, batch_size=batch_size, shuffle=False):
-        features.append(network.features(images.to(device)).flatten(1).float().cpu())
-        labels.append(target)
+    with seeded_loader(dataset, 0, batch_size=batch_size) as loader:
+        for images, target in loader:
+            features.append(network.features(images.to(device)).flatten(1).float().cpu())
+            labels.append(target)
     network.train(was_training)
     return torch.cat(features).numpy(), torch.cat(labels).numpy()
 

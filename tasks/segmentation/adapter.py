@@ -16,17 +16,18 @@ from mmengine.dist import is_distributed
 from mmengine.evaluator import Evaluator
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import DefaultScope
-from mmengine.utils import ProgressBar
 from mmseg.evaluation import IoUMetric
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from PIL import Image
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from unlearn.adapter import Splits, TaskAdapter
 from unlearn.checkpoint import load_state_dict
 from unlearn.errors import UnlearnError
+from unlearn.evaluation import seeded_loader
+from unlearn.progress import progress
 from unlearn.registry import TASKS
 from unlearn.reports import diverged_fact
 
@@ -221,29 +222,29 @@ class SegmentationTask(TaskAdapter):
 
     # --- evaluation ------------------------------------------------------------------------------------
     @torch.no_grad()
-    def confusion(self, network: nn.Module, dataset: Dataset, desc: str = '') -> np.ndarray:
+    def confusion(self, network: nn.Module, dataset: Dataset, split: str, desc: str = '') -> np.ndarray:
         """``[K, K + 1]`` pixel counts (rows: ground truth, columns: prediction, then no prediction) of mmseg's
-        ``predict``, at each image's original resolution, void excluded."""
+        ``predict``, at each image's original resolution, void excluded. mmseg's test pipelines draw nothing
+        random; the ``split``'s seed (:meth:`evaluation_seed`) keeps a random one, if configured, reproducible."""
         was_training = network.training
         network.eval()
-        loader = DataLoader(dataset, batch_size=self.eval_batch_size, shuffle=False, num_workers=self.num_workers,
-                            collate_fn=pseudo_collate)
         total = torch.zeros(self.num_classes, self.num_classes + 1, dtype=torch.long)
-        bar = ProgressBar(len(loader)) if desc else None
-        for batch in loader:
-            data = network.data_preprocessor(batch, False)
-            for sample in network.predict(data['inputs'], data['data_samples']):
-                pred = predicted_pixels(sample.pred_sem_seg.data[0], sample.seg_logits.data)
-                total += confusion_matrix(pred, sample.gt_sem_seg.data[0], self.num_classes).cpu()
-            if bar:
-                bar.update()
+        with seeded_loader(dataset, self.evaluation_seed(split), batch_size=self.eval_batch_size,
+                           num_workers=self.num_workers, collate_fn=pseudo_collate) as loader, \
+                progress(desc, len(dataset)) as update:
+            for batch in loader:
+                data = network.data_preprocessor(batch, False)
+                for sample in network.predict(data['inputs'], data['data_samples']):
+                    pred = predicted_pixels(sample.pred_sem_seg.data[0], sample.seg_logits.data)
+                    total += confusion_matrix(pred, sample.gt_sem_seg.data[0], self.num_classes).cpu()
+                update(len(batch['inputs']))
         network.train(was_training)
         return total.numpy()
 
-    def accuracy(self, network: nn.Module, dataset: Dataset) -> float:
+    def accuracy(self, network: nn.Module, dataset: Dataset, split: str) -> float:
         """For the unlearning curves: accuracy on the forget classes' pixels if the images have any, else on
         all pixels (so a forget sample's curve falls when the class is forgotten)."""
-        confusion = self.confusion(network, dataset)
+        confusion = self.confusion(network, dataset, split)
         forget_pixels = confusion[self.forget_classes].sum() if self.forget_classes else 0
         return pixel_accuracy(confusion, self.forget_classes if forget_pixels else range(self.num_classes))
 
@@ -252,9 +253,9 @@ class SegmentationTask(TaskAdapter):
         """IoU per class, forget-class IoU, remaining mIoU, forget-pixel accuracy on train and val, and
         where the forget pixels go (SPEC.md §5.3)."""
         return segmentation_metrics(
-            test=self.confusion(network, splits.test, desc='val'),
-            train_forget=self.confusion(network, splits.train_forget_eval, desc='D_f'),
-            train_remain=self.confusion(network, splits.train_remain_eval, desc='D_r'),
+            test=self.confusion(network, splits.test, 'test', desc='val'),
+            train_forget=self.confusion(network, splits.train_forget_eval, 'train_forget_eval', desc='D_f'),
+            train_remain=self.confusion(network, splits.train_remain_eval, 'train_remain_eval', desc='D_r'),
             forget_classes=self.forget_classes, class_names=self.class_names, original=original)
 
     def compare_to_retrain(self, metrics: Dict[str, Any], retrain: Dict[str, Any]) -> Dict[str, Any]:
@@ -293,7 +294,8 @@ class SegmentationTask(TaskAdapter):
         return ['iou_forget', 'miou_remain', 'acc_f', 'acc_ft', 'h_mean', 'forget_to_background',
                 'redistribution_gap']
 
-    def report_facts(self, metrics: Dict[str, Any]) -> Dict[str, str]:
+    def report_facts(self, rows: Dict[str, Dict[str, Any]]) -> Dict[str, str]:
+        metrics = list(rows.values())[-1]
         facts = {}
         if metrics.get('non_finite_outputs'):
             facts['Diverged'] = diverged_fact(metrics['non_finite_outputs'], 'pixels')

@@ -16,6 +16,9 @@ from sklearn.svm import SVC
 MIA_FEATURES = ('correctness', 'confidence', 'entropy', 'm_entropy', 'prob')
 #: Most likely the feature behind the paper's MIA column (SalUn's convention; UNVERIFIED, SPEC.md §4.5, §8).
 HEADLINE_MIA_FEATURE = 'confidence'
+#: Below this accuracy on its own shadow data (50 % is chance) the attack cannot tell members from
+#: non-members, so whatever MIA it reports on the forget set says nothing.
+INFORMATIVE_SHADOW_ACCURACY = 55.0
 
 
 def _as_set(name: str, probs: Any, labels: Any) -> tuple[torch.Tensor, torch.Tensor]:

@@ -70,11 +70,13 @@ def method_data(method, batch_size: int = 32, remain_size: Optional[int] = None,
     """What the pipeline gives ``method``: the remaining data only if it uses it (optionally a prefix of it)."""
     task = digits_task()
     splits = task.build_splits(list(FORGET))
-    remain = None
+    remain = remain_clean = None
     if method.uses_remain_data:
-        remain = splits.train_remain if remain_size is None else Subset(splits.train_remain, range(remain_size))
+        size = len(splits.train_remain) if remain_size is None else remain_size
+        remain, remain_clean = (Subset(d, range(size)) for d in (splits.train_remain, splits.train_remain_clean))
     return MethodData(task, splits.train_forget, remain, batch_size=batch_size, seed=seed,
-                      new_network=lambda: task.build_network(MODEL_CFG))
+                      new_network=lambda: task.build_network(MODEL_CFG), forget_clean=splits.train_forget_clean,
+                      remain_clean=remain_clean)
 
 
 def first_batch(dataset, n: int = 32) -> list:

@@ -2,10 +2,11 @@
 max steps on forget data with min steps on remaining data."""
 import re
 
+import pytest
 import torch
 import torch.nn.functional as F
 
-from method_helpers import FORGET, first_batch, forget_batch, method_data, one_thread, run, sgd_steps, true_labels, wrapper  # noqa: F401,E501
+from method_helpers import FORGET, digits_task, first_batch, forget_batch, method_data, one_thread, run, sgd_steps, true_labels, wrapper  # noqa: F401,E501
 from unlearn.methods import SCRUB, BadTeacher
 
 
@@ -75,6 +76,40 @@ def test_scrub_alternates_max_steps_on_forget_data_and_min_steps_on_remaining_da
     assert phases == ['max'] * n_forget + ['min'] + ['min'], 'epoch 1: max then min; epoch 2: min only'
     assert all(labels == set(FORGET) for phase, labels in seen if phase == 'max')
     assert all(FORGET[0] not in labels for phase, labels in seen if phase == 'min')
+
+
+def test_scrub_as_its_authors_ran_it_reads_unaugmented_images_in_batches_of_512_and_256(tmp_path):
+    """SPEC.md §3.11: the notebook's forget loader has batch 512, the retain loader 256, both augment=False."""
+    from mmengine.config import Config
+
+    from conftest import REPO
+    cfg = Config.fromfile(str(REPO / 'configs' / '_base_' / 'methods' / 'scrub.py')).method.to_dict()
+    cfg.pop('type'), cfg.pop('schedule')
+    method = SCRUB(**cfg)
+    data = method_data(method, remain_size=600)
+    forget, remain = method.phases(data)
+    assert (forget.batch_size, remain.batch_size) == (512, 256)
+    assert forget.dataset.dataset is remain.dataset.dataset.dataset is digits_task().data.train_eval
+    model, sizes = wrapper(method), []
+    loss = method.loss
+
+    def recording_loss(model, batch):
+        sizes.append((model.phase, len(batch[1])))
+        return loss(model, batch)
+
+    method.loss = recording_loss
+    run(model, data, tmp_path, max_epochs=1, lr=5e-4, batch_size=32)
+    n_forget = len(data.forget)
+    assert sizes == [('max', n_forget)] + [('min', 256), ('min', 256), ('min', 600 - 512)]
+
+
+def test_scrub_refuses_without_unaugmented_images_in_one_line():
+    from unlearn.errors import UnlearnError
+    method = SCRUB(augment=False)
+    data = method_data(method)
+    data._forget_clean = None
+    with pytest.raises(UnlearnError, match='no training images without augmentation; set the method'):
+        method.phases(data)
 
 
 def test_a_phased_epoch_is_logged_over_all_its_passes(tmp_path):

@@ -103,7 +103,8 @@ def run_method(model: UnlearnModel, method: UnlearningMethod, data: MethodData, 
     phases = phases if phases is not None else method.phases(data) if method.trains else []
     method.setup(model, data)
     if method.trains:
-        loaders = [_PhaseLoader(p, data.task.dataloader(p.dataset, schedule['batch_size'], shuffle=True))
+        loaders = [_PhaseLoader(p, data.task.dataloader(p.dataset, p.batch_size or schedule['batch_size'],
+                                                       shuffle=True))
                    for p in phases]
         train_loop = log_processor = None
         if len(phases) > 1 or phases[0].epochs is not None:

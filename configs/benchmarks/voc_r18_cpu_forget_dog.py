@@ -8,7 +8,7 @@ benchmark = dict(
         '../_base_/methods/negative_gradient.py',
         '../_base_/methods/bad_teacher.py',
         '../_base_/methods/salun.py',
-        '../_base_/methods/scrub.py',
+        '../_base_/methods/scrub_seg.py',
         '../_base_/methods/finetune.py',
         '../_base_/methods/delete.py',
     ],

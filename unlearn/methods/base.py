@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Sequ
 import torch
 from mmengine.logging import MMLogger
 from mmengine.registry import FUNCTIONS
-from mmengine.utils import ProgressBar
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
+
+from unlearn.errors import UnlearnError
+from unlearn.progress import progress
 
 if TYPE_CHECKING:  # pragma: no cover
     from unlearn.model import UnlearnModel
@@ -35,10 +37,13 @@ class Phase:
         name: what the method's ``loss`` reads in ``model.phase`` to know which step it is taking.
         dataset: the data of the pass (with the training transform).
         epochs: run the pass only in the first ``epochs`` epochs (SCRUB's max steps); None: in every epoch.
+        batch_size: the pass's batch size (SCRUB's authors use 512 on forget, 256 on remain data); None: the
+            schedule's.
     """
     name: str
     dataset: Dataset
     epochs: Optional[int] = None
+    batch_size: Optional[int] = None
 
 
 class MethodData:
@@ -51,6 +56,7 @@ class MethodData:
         task: the task adapter.
         forget: the forget training data (training transform).
         remain: the remaining training data, or None for forget-only methods.
+        forget_clean, remain_clean: the same images without augmentation (None: the task has none).
         batch_size: the schedule's batch size.
         seed: the run's seed (fixed random draws of a method derive from it).
         new_network: builds a freshly initialised network of the model's architecture (Bad Teacher).
@@ -58,10 +64,12 @@ class MethodData:
     """
 
     def __init__(self, task, forget: Dataset, remain: Optional[Dataset], batch_size: int, seed: int,
-                 new_network: Optional[Callable[[], nn.Module]] = None, logger: Optional[MMLogger] = None):
+                 new_network: Optional[Callable[[], nn.Module]] = None, logger: Optional[MMLogger] = None,
+                 forget_clean: Optional[Dataset] = None, remain_clean: Optional[Dataset] = None):
         self.task = task
         self.forget = forget
         self._remain = remain
+        self._forget_clean, self._remain_clean = forget_clean, remain_clean
         self.batch_size = batch_size
         self.seed = seed
         self._new_network = new_network
@@ -69,9 +77,27 @@ class MethodData:
 
     @property
     def remain(self) -> Dataset:
+        self._require_remain()
+        return self._remain
+
+    def _require_remain(self) -> None:
         if self._remain is None:
             raise RuntimeError('a forget-only method (uses_remain_data = False) is given no remaining data')
-        return self._remain
+
+    @property
+    def forget_clean(self) -> Dataset:
+        return self._clean(self._forget_clean)
+
+    @property
+    def remain_clean(self) -> Dataset:
+        self._require_remain()
+        return self._clean(self._remain_clean)
+
+    def _clean(self, dataset: Optional[Dataset]) -> Dataset:
+        if dataset is None:
+            raise UnlearnError(f'the {type(self.task).__name__} task has no training images without augmentation; '
+                               'set the method\'s augment=True')
+        return dataset
 
     def new_network(self) -> nn.Module:
         if self._new_network is None:
@@ -90,18 +116,17 @@ class MethodData:
                 shuffle: bool = False, desc: str = '') -> Iterator:
         """Batches of ``dataset`` on the model's device, for passes outside the training loop (a saliency
         mask, a Fisher estimate, an influence step). Every rank reads the whole dataset, so a distributed
-        run computes the same edit everywhere. A progress bar is shown when ``desc`` is given."""
+        run computes the same edit everywhere. Progress is shown when ``desc`` is given (:mod:`unlearn.progress`)."""
         cfg = self.task.dataloader(dataset, batch_size or self.batch_size, shuffle)  # workers, collation
         loader = DataLoader(dataset, batch_size=cfg['batch_size'], shuffle=shuffle,
                             num_workers=cfg.get('num_workers', 0), collate_fn=_collate_fn(cfg),
                             generator=self.generator(desc or 'batches'))
         if desc:
             self.log(f'{desc}: {len(dataset)} samples')
-        bar = ProgressBar(len(loader)) if desc else None
-        for batch in loader:
-            yield model.data_preprocessor(batch, False)
-            if bar:
-                bar.update()
+        with progress(desc, len(loader), unit='batches') as update:
+            for batch in loader:
+                yield model.data_preprocessor(batch, False)
+                update(1)
 
 
 def _collate_fn(loader_cfg: dict) -> Callable:

@@ -6,6 +6,9 @@ method = dict(
     gamma=0.99,       # SPEC.md §3.11: weight of CE on the remaining data
     alpha=0.001,      # SPEC.md §3.11: weight of the distillation on the remaining data
     msteps=2,         # SPEC.md §3.11: epochs with a max step
+    forget_batch_size=512,  # SPEC.md §3.11: the notebook's forget loader
+    remain_batch_size=256,  # SPEC.md §3.11: the notebook's retain loader
+    augment=False,          # SPEC.md §3.11: both loaders come from get_loaders(..., augment=False)
     # SCRUB's own schedule, merged over the shared one (method.schedule; SPEC.md §3.11):
     schedule=dict(
         max_epochs=3,  # sgda_epochs

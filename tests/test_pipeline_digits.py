@@ -37,6 +37,22 @@ def test_delete_forgets_three_and_keeps_the_rest(first_run):
     assert '| DELETE |' in stdout
 
 
+def test_a_run_prints_no_warnings(first_run):
+    """The first run trains both reference models too: a user sees the log and the table, no library noise."""
+    _, stdout = first_run
+    assert 'WARNING' not in stdout and 'Warning' not in stdout, [line for line in stdout.splitlines() if 'arn' in line]
+
+
+def test_the_report_flags_every_row_whose_attack_is_at_chance(first_run):
+    from unlearn.metrics.mia import INFORMATIVE_SHADOW_ACCURACY
+    run_dir, _ = first_run
+    m = _metrics(run_dir)
+    [mia_line] = [line for line in (run_dir / 'report.md').read_text().splitlines() if line.startswith('- **MIA**')]
+    for name, row in (('Original', m['original']), ('Retrain', m['retrain']), ('DELETE', m)):
+        flagged = f"{name} {row['mia_shadow_accuracy']:.1f}% (at chance: its MIA says nothing)" in mia_line
+        assert flagged == (row['mia_shadow_accuracy'] < INFORMATIVE_SHADOW_ACCURACY), (name, mia_line)
+
+
 def test_run_folder_contract(first_run):
     run_dir, _ = first_run
     for name in ('config.py', 'run.log', 'unlearned.pth', 'meta.json', 'metrics.json', 'report.md',
@@ -153,3 +169,15 @@ def test_users_own_checkpoints_are_used_and_left_untouched(first_run, tmp_path):
         assert meta2['checkpoints'][kind]['sha256'] == before[kind] == sha256_file(path)
         assert not meta2['checkpoints'][kind]['trained_in_this_run']
     assert not (tmp_path / 'empty_cache').exists() or not any((tmp_path / 'empty_cache').glob('*.pth'))
+
+
+def test_curves_that_have_too_few_points_are_reported_as_such():
+    from types import SimpleNamespace
+
+    from unlearn.apis import _curves_fact
+    from unlearn.methods import DELETE, FisherForgetting
+    hook = SimpleNamespace(history=[dict(epoch=0)])
+    schedule = dict(curve_interval=5, max_epochs=3)
+    assert _curves_fact(DELETE(), hook, None, schedule).startswith('not drawn: 1 point (curves.json)')
+    assert _curves_fact(DELETE(), None, None, schedule) == 'disabled (schedule.curve_interval = 0)'
+    assert _curves_fact(FisherForgetting(), None, None, schedule).startswith('none (a one-shot weight edit')

@@ -3,18 +3,18 @@ import argparse
 import os
 import sys
 
-# albumentations asks the internet for updates on import; never do that from a run.
-os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
+import unlearn  # noqa: F401  (first: it quiets what mmengine's import would print)
+from mmengine.config import Config, DictAction
 
-from mmengine.config import Config, DictAction  # noqa: E402
-
-from unlearn.errors import UnlearnError  # noqa: E402
+from unlearn.errors import UnlearnError, first_line
 
 
-def config_parser(description: str, launcher: bool = True) -> argparse.ArgumentParser:
+def config_parser(description: str, launcher: bool = True,
+                  config_help: str = 'an experiment config, e.g. configs/cls/digits_forget_3.py'
+                  ) -> argparse.ArgumentParser:
     """The arguments every config-driven tool takes: the config, overrides and (optionally) a launcher."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument('config', help='an experiment config, e.g. configs/cls/digits_forget_3.py')
+    parser.add_argument('config', help=config_help)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={}, metavar='KEY=VALUE',
                         help='override config entries, e.g. schedule.max_epochs=5')
     if launcher:
@@ -29,7 +29,7 @@ def load_config(path: str, options: dict, work_dir=None) -> Config:
     try:
         cfg = Config.fromfile(path)
     except Exception as e:  # noqa: BLE001 - a broken config file is the user's to fix
-        raise UnlearnError(f'cannot read config {path}: {str(e).splitlines()[0]}') from e
+        raise UnlearnError(f'cannot read config {path}: {first_line(e)}') from e
     if options:
         cfg.merge_from_dict(options)
     if work_dir:

@@ -25,7 +25,9 @@ from unlearn.benchmark import run_benchmark  # noqa: E402
 
 
 def parse_args():
-    parser = config_parser(__doc__.splitlines()[0], launcher=False)
+    parser = config_parser(__doc__.splitlines()[0], launcher=False,
+                           config_help='a benchmark config (a run config with a benchmark grid), e.g. '
+                                       'configs/benchmarks/digits_table1.py')
     parser.add_argument('--out-dir', help='output folder (default: the config\'s benchmark.out_dir)')
     parser.add_argument('--dry-run', action='store_true', help='check the grid and list its cells; run nothing')
     parser.add_argument('--results-only', action='store_true',

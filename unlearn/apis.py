@@ -23,15 +23,17 @@ from torch.utils.data import Subset
 from .adapter import Splits, TaskAdapter
 from .checkpoint import load_weights, save_json, save_state_dict, save_text, sha256_file
 from .config import build_from, build_task, check_config, config_hash
+from .config_check import check_output_folder
 from .engine import init_distributed
 from .errors import UnlearnError
 from .driver import run_method
 from .hooks import UnlearningCurveHook
+from .locks import OwnedFolder, remove_abandoned
 from .methods.base import MethodData, UnlearningMethod
 from .model import UnlearnModel
 from .registry import METHODS, register_all_modules
 from .reports import markdown_table, plot_curves, render_report
-from .training import ORIGINAL, RETRAIN, cached_model_path, obtain_model
+from .training import ORIGINAL, RETRAIN, cached_model_path, check_reference_cache, obtain_model
 
 DEFAULT_SEED = 2022  # the official code's seed (SPEC.md §1.4)
 
@@ -109,14 +111,19 @@ def build_method(cfg: Config) -> UnlearningMethod:
     method = build_from(METHODS, method_cfg, 'method')
     if overrides:
         cfg.merge_from_dict(dict(schedule=overrides))
+    if method.trains and cfg.schedule.get('max_epochs', 1) < 1:
+        raise UnlearnError(f"schedule.max_epochs = {cfg.schedule['max_epochs']}: {method_cfg['type']} trains, so "
+                           'it needs at least one epoch (0 would report the untouched original as unlearned)')
     return method
 
 
 def method_data(method: UnlearningMethod, task: TaskAdapter, splits: Splits, cfg: Config, seed: int) -> MethodData:
     """What ``method`` may read: the remaining data only if it declares ``uses_remain_data``."""
-    return MethodData(task, splits.train_forget, splits.train_remain if method.uses_remain_data else None,
+    remain = method.uses_remain_data
+    return MethodData(task, splits.train_forget, splits.train_remain if remain else None,
                       batch_size=cfg.schedule['batch_size'], seed=seed,
-                      new_network=lambda: task.build_network(cfg.model))
+                      new_network=lambda: task.build_network(cfg.model), forget_clean=splits.train_forget_clean,
+                      remain_clean=splits.train_remain_clean if remain else None)
 
 
 @dataclass
@@ -136,9 +143,13 @@ def build_request(cfg: Config) -> ForgetRequest:
     forget_classes = task.resolve_forget_classes(cfg.forget_classes)
     splits = task.build_splits(forget_classes)
     task.build_network(cfg.model)  # fails now on a bad model config
+    check_reference_cache(cfg, task, forget_classes)
     for kind in (ORIGINAL, RETRAIN):
         if cfg.get(f'{kind}_checkpoint'):
-            load_weights(task.build_network(cfg.model), cfg.get(f'{kind}_checkpoint'))
+            try:
+                load_weights(task.build_network(cfg.model), cfg.get(f'{kind}_checkpoint'))
+            except UnlearnError as e:
+                raise UnlearnError(f'{kind}_checkpoint: {e}') from e
     return ForgetRequest(task, forget_classes, task.forget_class_names(forget_classes), splits)
 
 
@@ -146,6 +157,7 @@ def prepare_models(cfg: Config, kinds=(ORIGINAL, RETRAIN), launcher: str = 'none
                    request: Optional[ForgetRequest] = None, logger: Optional[MMLogger] = None) -> Dict:
     """The original model and/or the retrain oracle: the user's checkpoint, the cached one, or trained now."""
     request = request or build_request(cfg)
+    check_output_folders(cfg, request, kinds, work_dir=False)
     logger = logger or MMLogger.get_instance(f'unlearn-prepare-{time.time_ns()}', logger_name='unlearn')
     obtained = {}
     for kind in kinds:
@@ -154,6 +166,37 @@ def prepare_models(cfg: Config, kinds=(ORIGINAL, RETRAIN), launcher: str = 'none
                                       launcher)
         obtained[kind].wall_time_s = time.time() - started
     return obtained
+
+
+def check_output_folders(cfg: Config, request: ForgetRequest, kinds=(ORIGINAL, RETRAIN), work_dir: bool = True):
+    """The folders a run writes in, checked before anything is trained: the work dir, and the checkpoint
+    cache if a reference model will be trained into it."""
+    if work_dir:
+        check_output_folder(cfg.work_dir, 'work_dir')
+    if any(not cfg.get(f'{kind}_checkpoint')
+           and not cached_model_path(kind, cfg, request.task, request.forget_classes).is_file() for kind in kinds):
+        check_output_folder(cfg.checkpoint_dir, 'checkpoint_dir')
+
+
+def _first_missing(path: Path) -> Optional[Path]:
+    """The outermost folder of ``path`` that does not exist yet (what creating it would create), or None."""
+    missing = None
+    while not path.exists() and path != path.parent:
+        missing, path = path, path.parent
+    return missing
+
+
+def _remove_created(folder: Path, created: Optional[Path]) -> None:
+    """Remove ``folder`` and its parents up to ``created`` while they are empty: a failed run leaves no
+    folder it made."""
+    while created is not None:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        if folder == created:
+            return
+        folder = folder.parent
 
 
 def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
@@ -172,19 +215,22 @@ def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
     except UnlearnError as e:
         raise UnlearnError(f"method '{cfg.method['type']}' cannot run here: {e}") from e
 
+    check_output_folders(cfg, request)
     init_distributed(launcher)
     work_dir = Path(cfg.work_dir)
+    created = _first_missing(work_dir)
     run_dir = [_new_run_dir(work_dir, cfg.method['type']) if is_main_process() else None]
     broadcast_object_list(run_dir)  # every rank writes (rank 0 only) into the same folder
     run_dir = run_dir[0]
     staging = staging_dir(run_dir)
-    if is_main_process():
-        staging.mkdir(parents=True)
+    owner = OwnedFolder.create(staging) if is_main_process() else None  # tells it from a killed run's leftovers
     barrier()
     # Named by the full path: two work dirs can hold runs of the same name started in the same second.
     logger = MMLogger.get_instance(f'unlearn-{run_dir}', logger_name='unlearn', log_level='INFO',
                                    log_file=str(staging / 'run.log') if is_main_process() else None,
                                    file_mode='a')
+    if owner:
+        remove_abandoned(work_dir, staging_dir(Path('*')).name, logger)
     data.logger = logger
     try:
         logger.info(f'Forgetting {forget_names} (indices {forget_classes}) with {method.describe()}; '
@@ -243,12 +289,15 @@ def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
             handler.close()
         if is_main_process():
             shutil.rmtree(staging, ignore_errors=True)
+            owner.release()
+            _remove_created(work_dir, created)
         raise
     for handler in logger.handlers:
         handler.flush()
     barrier()
     if is_main_process():
         os.replace(staging, run_dir)
+        owner.release(now_at=run_dir)  # after the rename: until then, a cleaner must see it owned
     barrier()  # the returned folder exists for every rank
     logger.info(f'Run written to {run_dir}')
     return run_dir
@@ -284,13 +333,25 @@ def _write_outputs(out: Path, cfg, task, method, forget_classes, forget_names, s
     facts = {
         'forget classes': f'{forget_names} (indices {forget_classes})',
         'method': method.describe(),
-        **task.report_facts(metrics),
+        **task.report_facts(rows),
         'unlearning wall time': f"{timings['unlearn_s']:.1f} s",
-        'curves': 'plots/curves.png' if plot else 'disabled (schedule.curve_interval = 0)' if method.trains
-        else 'none (a one-shot weight edit has no epochs)',
+        'curves': _curves_fact(method, curve_hook, plot, cfg.schedule),
     }
     save_text(render_report(title=f'Unlearning {", ".join(forget_names)} with {cfg.method["type"]}',
                             table=table, facts=facts, notes=[]), out / 'report.md')
+
+
+def _curves_fact(method: UnlearningMethod, curve_hook, plot: Optional[Path], schedule) -> str:
+    if not method.trains:
+        return 'none (a one-shot weight edit has no epochs)'
+    if curve_hook is None:
+        return 'disabled (schedule.curve_interval = 0)'
+    if plot is None:
+        points = len(curve_hook.history)
+        return (f'not drawn: {points} point{"s" * (points != 1)} (curves.json), a curve needs two; '
+                f"schedule.curve_interval = {schedule.get('curve_interval', 1)} with max_epochs = "
+                f"{schedule['max_epochs']}")
+    return 'plots/curves.png'
 
 
 def evaluate_checkpoint(cfg: Config, checkpoint: Path) -> tuple:

@@ -5,10 +5,11 @@ import re
 from typing import Any, Optional, Set
 
 from mmengine.config import Config
-from mmengine.registry import Registry
+from mmengine.registry import DefaultScope, Registry
 
-from .errors import UnlearnError
-from .registry import TASKS
+from .config_check import SCHEDULE_KEYS, TRAIN_SCHEDULE_KEYS, check_schedule, check_type_dict
+from .errors import UnlearnError, first_line
+from .registry import DATASETS, METHODS, MODELS, TASKS
 
 #: Top-level keys a run config may have (anything else is almost surely a typo).
 KNOWN_KEYS = {
@@ -64,6 +65,32 @@ def check_config(cfg: Config) -> None:
     missing = [k for k in REQUIRED_KEYS if k not in cfg]
     if missing:
         raise UnlearnError(f'config is missing {missing}; inherit them from configs/_base_ (see README)')
+    check_nested(cfg)
+
+
+def check_nested(cfg: Config) -> None:
+    """Every nested dict the core reads: the schedules, and each ``type=`` dict against its constructor.
+
+    The unlearning schedule may have ``max_epochs = 0`` here (a one-shot edit does not train); a method that
+    trains is held to at least one epoch once it is built (:func:`unlearn.apis.build_method`).
+    """
+    for key in ('task', 'model', 'method'):
+        if not isinstance(cfg[key], dict):
+            raise UnlearnError(f"config key '{key}' must be a dict with a type, got {cfg[key]!r}")
+    if 'seed' in cfg and (isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int)):
+        raise UnlearnError(f'seed = {cfg.seed!r}: it must be an integer')
+    check_schedule(cfg.train_schedule, 'train_schedule', TRAIN_SCHEDULE_KEYS)
+    check_schedule(cfg.schedule, 'schedule', SCHEDULE_KEYS, min_epochs=0)
+    method = cfg.method
+    check_type_dict(METHODS, method, 'method', extra={'schedule'})
+    if method.get('schedule') is not None:
+        check_schedule(method['schedule'], 'method.schedule', SCHEDULE_KEYS, min_epochs=0)
+    check_type_dict(TASKS, cfg.task, 'task')
+    dataset = cfg.task.get('dataset')
+    if isinstance(dataset, dict) and dataset.get('type') in DATASETS.module_dict:
+        check_type_dict(DATASETS, dataset, 'task.dataset')
+    if cfg.model.get('type') in MODELS.module_dict:  # a task may build models of another library (mmseg)
+        check_type_dict(MODELS, cfg.model, 'model')
 
 
 def build_task(cfg: Config):
@@ -81,10 +108,13 @@ def build_from(registry: Registry, cfg: dict, what: str, default_args: Optional[
         hint = f"did you mean '{close[0]}'?" if close else f'choose from {sorted(registry.module_dict)}'
         raise UnlearnError(f"unknown {what} type '{name}' ({hint})")
     try:
-        return registry.build(cfg, default_args=default_args)
+        # Built in the registry's own scope: a Runner left mmengine's default scope behind, in which mmengine
+        # would look for our registries, warn that it cannot find them and fall back to them anyway.
+        with DefaultScope.overwrite_default_scope(registry.scope):
+            return registry.build(cfg, default_args=default_args)
     except (TypeError, ValueError, FileNotFoundError) as e:
         # mmengine prefixes "class `X` in path: " at each nesting level; keep the user's part.
-        message = re.sub(r'^(class `\w+` in [^:]+: )+', '', str(e).splitlines()[0])
+        message = re.sub(r'^(class `\w+` in [^:]+: )+', '', first_line(e))
         raise UnlearnError(f"{what} '{name}': {message}") from e
 
 

@@ -3,6 +3,7 @@
 One place decides logging, seeding and the launcher, so the original model, the retrain oracle and an
 unlearning run are driven identically by the stock Runner, loops and hooks.
 """
+import logging
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -12,6 +13,18 @@ from typing import Iterator, Optional
 import torch
 from mmengine.dist import barrier, broadcast_object_list, init_dist, is_distributed, is_main_process
 from mmengine.runner import Runner
+
+from .locks import OwnedFolder, remove_abandoned
+
+
+class _KnownNoise(logging.Filter):
+    """Drops the warnings mmengine's stock loops and hooks print on every run, which a user can do nothing
+    about: datasets without mmengine ``metainfo`` (ours are plain torch datasets; nothing reads it), and the
+    ``FileClient`` deprecation the stock CheckpointHook triggers itself."""
+    NOISE = ('has no metainfo', '"FileClient" will be deprecated', '"HardDiskBackend" is the alias')
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(text in record.getMessage() for text in self.NOISE)
 
 
 def dist_backend() -> str:
@@ -59,9 +72,12 @@ def mmengine_runner(*, model, log_file: Path, seed: int, launcher: str = 'none',
     When the block ends, the Runner's log is appended to ``log_file`` and its scratch folder (timestamped
     log dir, config dump, checkpoints) is removed, so a run folder holds only what the project writes.
     Anything needed from the scratch folder (e.g. the best checkpoint) must be read inside the block.
+    The scratch folder is owned (:class:`OwnedFolder`) while in use, so the scratch folders of killed
+    processes beside it are told apart and removed.
     """
     init_distributed(launcher)
-    scratch = [tempfile.mkdtemp(prefix='.runner-', dir=log_file.parent) if is_main_process() else None]
+    owner = OwnedFolder(tempfile.mkdtemp(prefix='.runner-', dir=log_file.parent)) if is_main_process() else None
+    scratch = [str(owner.path) if owner else None]
     broadcast_object_list(scratch)  # one scratch folder for all ranks: rank 0's checkpoints are read by all
     scratch = Path(scratch[0])
     validating = val_dataloader is not None
@@ -88,6 +104,9 @@ def mmengine_runner(*, model, log_file: Path, seed: int, launcher: str = 'none',
         log_level=log_level,
         cfg=_cpu_ddp_wrapper(launcher),
     )
+    runner.logger.addFilter(_KnownNoise())
+    if owner:  # logged by the Runner: on the console and, appended below, in ``log_file``
+        remove_abandoned(log_file.parent, '.runner-*', runner.logger)
     try:
         yield runner
         barrier()
@@ -98,3 +117,4 @@ def mmengine_runner(*, model, log_file: Path, seed: int, launcher: str = 'none',
                 with open(log_file, 'a') as out:
                     out.write(runner_log.read_text())
             shutil.rmtree(scratch, ignore_errors=True)
+            owner.release()

@@ -1,6 +1,11 @@
 """Semantic segmentation on mmsegmentation (SPEC.md §5.3): mmseg's models, data and IoUMetric as they are."""
+import warnings
+
 from unlearn.compat import install_mmcv_shim
 
+# mmseg's CrossEntropyLoss warns about its own API and defaults on every model built: nothing a user can act on
+warnings.filterwarnings('ignore', message='``build_loss`` would be deprecated soon', category=UserWarning)
+warnings.filterwarnings('ignore', message='Default ``avg_non_ignore`` is False', category=UserWarning)
 install_mmcv_shim()  # before mmseg: it imports mmcv.ops, whose compiled part mmcv-lite lacks
 
 from mmseg.utils import register_all_modules as _register_mmseg  # noqa: E402

@@ -23,7 +23,7 @@ from torch.utils.data import Subset
 from .adapter import Splits, TaskAdapter
 from .checkpoint import load_weights, save_json, save_state_dict, save_text, sha256_file
 from .config import build_from, build_task, check_config, config_hash
-from .config_check import check_output_folder
+from .config_check import check_output_folder, first_missing
 from .engine import init_distributed
 from .errors import UnlearnError
 from .driver import run_method
@@ -178,14 +178,6 @@ def check_output_folders(cfg: Config, request: ForgetRequest, kinds=(ORIGINAL, R
         check_output_folder(cfg.checkpoint_dir, 'checkpoint_dir')
 
 
-def _first_missing(path: Path) -> Optional[Path]:
-    """The outermost folder of ``path`` that does not exist yet (what creating it would create), or None."""
-    missing = None
-    while not path.exists() and path != path.parent:
-        missing, path = path, path.parent
-    return missing
-
-
 def _remove_created(folder: Path, created: Optional[Path]) -> None:
     """Remove ``folder`` and its parents up to ``created`` while they are empty: a failed run leaves no
     folder it made."""
@@ -218,7 +210,7 @@ def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
     check_output_folders(cfg, request)
     init_distributed(launcher)
     work_dir = Path(cfg.work_dir)
-    created = _first_missing(work_dir)
+    created = first_missing(work_dir)
     run_dir = [_new_run_dir(work_dir, cfg.method['type']) if is_main_process() else None]
     broadcast_object_list(run_dir)  # every rank writes (rank 0 only) into the same folder
     run_dir = run_dir[0]

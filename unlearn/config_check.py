@@ -133,14 +133,21 @@ def check_schedule(schedule: Any, where: str, known: Mapping[str, str], min_epoc
                         extra={'convert_to_iter_based'})
 
 
+def first_missing(path: Path) -> Optional[Path]:
+    """The outermost folder of ``path`` that does not exist yet (what creating it would create), or None."""
+    missing = None
+    while not path.exists() and path != path.parent:
+        missing, path = path, path.parent
+    return missing
+
+
 def check_output_folder(path, key: str) -> None:
     """Refuse, before anything is trained, a ``key`` folder that cannot be written: one of its parents is a
     file, or the deepest existing one does not let us create a file (tried, since root ignores mode bits but
     not an immutable or read-only folder). Nothing is created here."""
     path = Path(path)
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    missing = first_missing(path)
+    existing = missing.parent if missing else path
     if not existing.is_dir():
         raise UnlearnError(f"{key} = '{path}': {existing} is a file, not a folder; choose another {key}")
     try:

@@ -111,19 +111,30 @@ def test_the_text_says_which_tables_have_no_committed_csv():
         'docs/results.md must say which tables a committed CSV backs and which it does not'
 
 
-@pytest.mark.parametrize('heading', sorted(BACKED))
-def test_backed_table_cells_are_recomputed_from_the_csv(heading):
-    (table,) = TABLES[heading]
+def _assert_recomputed(heading: str, table: list, csvs: list) -> None:
     head, *rows = table
     assert head[0] == 'method'
     columns = [COLUMN_KEYS[title] for title in head[1:]]
-    groups = aggregate(records(*BACKED[heading]), columns)
+    groups = aggregate(records(*csvs), columns)
     assert list(groups) == [''] and len(groups['']) == 1, 'one section and one forget set per backed table'
     computed = next(iter(groups[''].values()))
     for name, *cells in rows:
-        assert name in computed, f'{heading}: row {name!r} has no run in {BACKED[heading]}'
+        assert name in computed, f'{heading}: row {name!r} has no run in {csvs}'
         expected = [format_stat(c, computed[name].get(c)) for c in columns]
         assert cells == expected, f'{heading}, row {name!r}: the doc says {cells}, the CSV gives {expected}'
+
+
+@pytest.mark.parametrize('heading', sorted(BACKED))
+def test_backed_table_cells_are_recomputed_from_the_csv(heading):
+    (table,) = TABLES[heading]
+    _assert_recomputed(heading, table, BACKED[heading])
+
+
+def test_the_readme_digits_benchmark_table_is_recomputed_from_its_csv():
+    """The README's Table-1 layout on digits (``tools/benchmark.py configs/benchmarks/digits_table1.py``)."""
+    [table] = [t for tables in doc_tables(README.read_text()).values() for t in tables
+               if t[0][0] == 'method' and len(t) > 10]
+    _assert_recomputed('README digits_table1', table, ['digits_table1.csv'])
 
 
 def test_every_mean_and_std_in_the_prose_is_a_cell_of_a_table():

@@ -28,7 +28,6 @@ from tasks.classification.adapter import ClassificationTask  # noqa: E402
 from unlearn.engine import mmengine_runner  # noqa: E402
 from unlearn.methods import DELETE  # noqa: E402
 from unlearn.model import UnlearnModel  # noqa: E402
-from unlearn.registry import register_all_modules  # noqa: E402
 
 TARGET_RATIO = 1.10
 
@@ -107,7 +106,6 @@ def throughput(step, images_per_step, repeats=5):
 def main():
     args = parse_args()
     torch.set_num_threads(args.threads)
-    register_all_modules()
     task = ClassificationTask(dataset=dict(type='SyntheticImages', num_classes=10, image_size=args.image_size,
                                            train_per_class=args.forget_size, test_per_class=1))
     model_cfg = dict(type=args.model, **(dict(stem=args.stem) if args.stem else {}))

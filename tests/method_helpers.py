@@ -10,11 +10,15 @@ import torch
 from mmengine.optim import OptimWrapper
 from torch.utils.data import ConcatDataset, DataLoader, Subset
 
-from tasks.classification.adapter import ClassificationTask, Relabelled
+from mmengine.config import Config
+
+from tasks.classification.adapter import ClassificationTask
 from unlearn.adapter import TaskAdapter
 from unlearn.driver import run_method
 from unlearn.methods.base import MethodData
 from unlearn.model import UnlearnModel
+from unlearn.request import ForgetRequest
+from unlearn.tensor_task import Relabelled
 
 FORGET = (3,)
 MODEL_CFG = dict(type='DigitsCNN')
@@ -33,6 +37,11 @@ def one_thread():
 @lru_cache(maxsize=None)
 def digits_task() -> ClassificationTask:
     return ClassificationTask(dataset=dict(type='Digits'))
+
+
+@lru_cache(maxsize=None)
+def digits_request(forget: Sequence[int] = FORGET) -> ForgetRequest:
+    return digits_task().forget_request(Config(dict(forget_classes=list(forget))))
 
 
 @lru_cache(maxsize=None)
@@ -62,21 +71,21 @@ def wrapper(method, freeze_classifier: bool = False) -> UnlearnModel:
     from unlearn.apis import freeze_classifier as freeze
     student = trained_network()
     if freeze_classifier:
-        freeze(student)
-    return UnlearnModel(student, digits_task(), method, list(FORGET))
+        freeze(digits_task(), student)
+    return UnlearnModel(student, digits_task(), method, digits_request())
 
 
 def method_data(method, batch_size: int = 32, remain_size: Optional[int] = None, seed: int = 0) -> MethodData:
     """What the pipeline gives ``method``: the remaining data only if it uses it (optionally a prefix of it)."""
     task = digits_task()
-    splits = task.build_splits(list(FORGET))
+    splits = digits_request()
     remain = remain_clean = None
     if method.uses_remain_data:
         size = len(splits.train_remain) if remain_size is None else remain_size
         remain, remain_clean = (Subset(d, range(size)) for d in (splits.train_remain, splits.train_remain_clean))
     return MethodData(task, splits.train_forget, remain, batch_size=batch_size, seed=seed,
                       new_network=lambda: task.build_network(MODEL_CFG), forget_clean=splits.train_forget_clean,
-                      remain_clean=remain_clean)
+                      remain_clean=remain_clean, request=splits)
 
 
 def first_batch(dataset, n: int = 32) -> list:
@@ -84,7 +93,7 @@ def first_batch(dataset, n: int = 32) -> list:
 
 
 def forget_batch(n: int = 32) -> list:
-    return first_batch(digits_task().build_splits(list(FORGET)).train_forget, n)
+    return first_batch(digits_request().train_forget, n)
 
 
 def sgd_steps(model: UnlearnModel, batches: Sequence, lr: float = 0.05, momentum: float = 0.9,

@@ -9,8 +9,10 @@ import pytest
 from mmengine.config import Config
 
 from conftest import REPO, run_tool
+from tasks.classification.evaluator import ClassificationEvaluator
 from unlearn.benchmark import (aggregate, expand_grid, grid_points, latex_tables, markdown_tables, read_results,
                                results_csv)
+from unlearn.benchmark.tables import EXTRA_TITLES, latex_title
 from unlearn.errors import UnlearnError
 
 METHODS = REPO / 'configs' / '_base_' / 'methods'
@@ -116,6 +118,12 @@ REFERENCES = {'original.acc_ft': 100.0, 'original.acc_rt': 99.0, 'original.sha25
               'retrain.train_s': 30.0}
 
 
+def titled(*keys: str) -> dict:
+    """The columns ``keys`` with their titles, as the benchmark passes them: the evaluator's, then its own."""
+    titles = {**ClassificationEvaluator.columns, **EXTRA_TITLES}
+    return {k: titles[k] for k in keys}
+
+
 def hand_records():
     return [
         _record('RandomLabel', 0, acc_ft=0.0, acc_rt=90.0, time_s=2.0, **REFERENCES),
@@ -142,15 +150,17 @@ def test_aggregation_is_mean_and_sample_std_over_seeds():
 
 def test_tables_have_the_papers_rows_and_columns():
     records = hand_records()
-    md = markdown_tables(records, ['acc_ft', 'acc_rt', 'h_mean', 'time_s', 'speedup'], 'demo')
+    md = markdown_tables(records, titled('acc_ft', 'acc_rt', 'h_mean', 'time_s', 'speedup'), 'demo')
     rows = [line.split('|')[1].strip() for line in md.splitlines() if line.startswith('| ') and '---' not in line]
     assert rows == ['method', 'Original', 'Retrain', 'RandomLabel', 'BadTeacher (R)', 'DELETE']
     assert '| RandomLabel | 1.00 ± 1.00 | 92.00 ± 2.00 | – | 3.0 ± 1.0 | 10× |' in md
     assert '| Original | 100.00 | 99.00 | – | 40.0 | – |' in md
     assert '| Retrain | 0.00 | 98.00 | 98.99 | 30.0 | 1.0× |' in md
     assert 'over 3 seeds (0, 1, 2)' in md and '1 of 6 cells are not finished (failed)' in md
-    tex = latex_tables(records, ['acc_ft', 'acc_rt'], 'demo')
-    assert r'\multicolumn{2}{c}{three}' in tex and r'1.00$\pm$1.00' in tex and r'BadTeacher (R)' in tex
+    assert '| method | Acc_ft ↓ | Acc_rt ↑ | H-Mean ↑ | Time (s) | Speed-up |' in md
+    tex = latex_tables(records, titled('acc_ft', 'acc_rt', 'time_s'), 'demo')
+    assert r'Method & Acc$_{ft}\downarrow$ & Acc$_{rt}\uparrow$ & Time (s) \\' in tex
+    assert r'\multicolumn{3}{c}{three}' in tex and r'1.00$\pm$1.00' in tex and r'BadTeacher (R)' in tex
     assert tex.index('Retrain') < tex.index(r'\midrule', tex.index('Retrain')) < tex.index('RandomLabel')
 
 
@@ -178,11 +188,61 @@ def test_the_note_flags_an_oracle_timed_with_other_threads_than_the_runs(tmp_pat
 def test_column_groups_per_forget_set_and_a_table_per_reference_setting():
     records = [dict(r, forget_set=g, section=s) for s in ('model.depth=20', 'model.depth=32')
                for g in ('couch', '2 classes') for r in hand_records()]
-    md = markdown_tables(records, ['acc_ft', 'acc_rt', 'h_mean'], 'table4')
+    md = markdown_tables(records, titled('acc_ft', 'acc_rt', 'h_mean'), 'table4')
     assert md.count('## model.depth=') == 2
     assert '| method | couch: Acc_ft ↓ | couch: Acc_rt ↑ | couch: H-Mean ↑ | 2 classes: Acc_ft ↓ |' in md
-    tex = latex_tables(records, ['acc_ft', 'acc_rt', 'h_mean'], 'table4')
+    tex = latex_tables(records, titled('acc_ft', 'acc_rt', 'h_mean'), 'table4')
     assert tex.count(r'\begin{tabular}{lcccccc}') == 2 and r'\cmidrule(lr){5-7}' in tex
+
+
+def test_latex_titles_are_derived_from_the_evaluators_titles():
+    """No task writes LaTeX: a trailing _sub becomes a subscript, a trailing arrow goes into math mode."""
+    columns = titled(*ClassificationEvaluator.columns, 'time_s', 'speedup')
+    assert {k: latex_title(t) for k, t in columns.items()} == dict(
+        acc_f=r'Acc$_f\downarrow$', acc_r=r'Acc$_r\uparrow$', acc_ft=r'Acc$_{ft}\downarrow$',
+        acc_rt=r'Acc$_{rt}\uparrow$', h_mean=r'H-Mean$\uparrow$', mia=r'MIA$\downarrow$', time_s='Time (s)',
+        speedup='Speed-up')
+    assert latex_title('mIoU_r ↑') == r'mIoU$_r\uparrow$'
+    assert latex_title('→ background %') == r'$\rightarrow$ background \%'
+    assert latex_title('gap to Retrain ↓') == r'gap to Retrain$\downarrow$'
+    tex = latex_tables(hand_records(), ['acc_ft', 'retrain.acc_ft'], 'demo')  # untitled keys: escaped as they are
+    assert r'Method & acc\_ft & retrain.acc\_ft \\' in tex
+
+
+def test_runs_without_an_oracle_have_no_retrain_row(tmp_path):
+    """``retrain = None``: metrics.json's retrain and meta.json's checkpoints.retrain are null."""
+    from unlearn.benchmark.run import cell_record, check_one_reference_model
+    config = write_config(tmp_path, f"methods=['{METHODS / 'delete.py'}'], seeds=[0]")
+    (cell,) = expand_grid(Config.fromfile(str(config)), tmp_path / 'out')
+    run = cell.work_dir / '20260101_000000_DELETE'
+    run.mkdir(parents=True)
+    (run / 'metrics.json').write_text(json.dumps(dict(acc_ft=0.0, acc_rt=97.0, original=dict(acc_ft=99.0,
+                                                                                             acc_rt=98.0),
+                                                      retrain=None)))
+    (run / 'meta.json').write_text(json.dumps(dict(
+        checkpoints=dict(original=dict(path=str(tmp_path / 'original.pth'), sha256='o'), retrain=None,
+                         unlearned=dict(path='unlearned.pth', sha256='u')),
+        wall_time_s=dict(unlearn_s=2.0), cpu_time_s=dict(unlearn_s=2.0), torch_threads=1)))
+    record = cell_record(cell, run)
+    assert record['original.sha256'] == 'o' and record['original.acc_ft'] == 99.0
+    assert not any(k.startswith('retrain.') for k in record)
+    check_one_reference_model([record])
+    table = aggregate([record], ['acc_ft', 'acc_rt', 'time_s', 'speedup'])['']['three']
+    assert list(table) == ['Original', 'DELETE'] and table['DELETE']['speedup'] is None
+    md = markdown_tables([record], titled('acc_ft', 'acc_rt', 'time_s', 'speedup'), 'no oracle')
+    assert '| DELETE | 0.00 | 97.00 | 2.0 | – |' in md and 'Retrain |' not in md
+    tex = latex_tables([record], titled('acc_ft'), 'no oracle')
+    assert tex.index('Original') < tex.index(r'\midrule', tex.index('Original')) < tex.index('DELETE')
+
+
+def test_cell_names_ignore_custom_imports(tmp_path):
+    """Naming the task's package changes no result: finished cells are found whatever custom_imports says."""
+    from unlearn.benchmark.grid import cell_hash
+    cfg = expand_grid(Config.fromfile(str(write_config(tmp_path, 'seeds=[0]'))), tmp_path / 'out')[0].config.to_dict()
+    assert cfg['custom_imports'] == dict(imports=['tasks.classification'])
+    without = {k: v for k, v in cfg.items() if k != 'custom_imports'}
+    assert cell_hash(cfg) == cell_hash(without) == cell_hash(dict(cfg, work_dir='elsewhere'))
+    assert cell_hash(cfg) != cell_hash(dict(cfg, retrain=None)), 'a run without an oracle is another cell'
 
 
 # A benchmark that is a part of another shares its folder, so their finished runs are shared.
@@ -234,6 +294,12 @@ def test_tiny_grid_end_to_end(tiny_grid):
     body = [line.split('|')[1].strip() for line in table.splitlines() if line.startswith('| ')][1:]
     assert body == ['Original', 'Retrain', 'RandomLabel', 'DELETE']
     assert '±' in table and '×' in table
+    assert '| method | Acc_f ↓ | Acc_r ↑ | Acc_ft ↓ | Acc_rt ↑ | H-Mean ↑ | MIA ↓ | Time (s) | Speed-up |' in table, \
+        "the titles are the task evaluator's"
+    index = json.loads((out / 'benchmark.json').read_text())
+    assert index['columns'] == [*ClassificationEvaluator.columns, 'time_s', 'speedup']
+    assert index['titles']['acc_ft'] == 'Acc_ft ↓', 'kept for the figures drawn later from results.csv'
+    assert r'Acc$_{ft}\downarrow$' in (out / 'table.tex').read_text()
     assert (out / 'table.tex').is_file() and (out / 'seed_boxplot.png').stat().st_size > 0
     assert 'cell 4/4' in (out / 'benchmark.log').read_text()
 

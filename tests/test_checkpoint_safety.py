@@ -262,12 +262,12 @@ def test_outputs_get_the_mode_the_umask_gives(tmp_path, umask):
 
 def _cache_with_original(tmp_path):
     """A digits config whose cache holds an 'original' model and its record, as obtain_model writes them."""
-    from unlearn.apis import build_request
+    from unlearn.apis import load_experiment
     from unlearn.training import cached_model_path
     cfg = Config.fromfile(str(CONFIG))
     cfg.checkpoint_dir = str(tmp_path / 'cache')
-    request = build_request(cfg)
-    path = cached_model_path('original', cfg, request.task, request.forget_classes)
+    request = load_experiment(cfg)
+    path = cached_model_path('original', cfg, request.task, request.request)
     sha = save_state_dict(_digits_state(), path)
     save_json(dict(kind='original', sha256=sha), path.with_suffix('.json'))
     return cfg, request, path
@@ -276,20 +276,20 @@ def _cache_with_original(tmp_path):
 def test_the_cache_is_verified_before_anything_is_trained(tmp_path):
     from unlearn.training import check_reference_cache, verify_cached_model
     cfg, request, path = _cache_with_original(tmp_path)
-    check_reference_cache(cfg, request.task, request.forget_classes)  # intact: passes
+    check_reference_cache(cfg, request.task, request.request, ('original', 'retrain'))  # intact: passes
     assert verify_cached_model(path) == sha256_file(path)
 
     recorded = json.loads(path.with_suffix('.json').read_text())['sha256']
     torch.save(_digits_state(), path)  # swapped for other weights
     with pytest.raises(UnlearnError) as caught:
-        check_reference_cache(cfg, request.task, request.forget_classes)
+        check_reference_cache(cfg, request.task, request.request, ('original', 'retrain'))
     message = str(caught.value)
     assert len(message.splitlines()) == 1 and str(path) in message
     assert recorded[:12] in message and sha256_file(path)[:12] in message
     assert 'restore the original file' in message and 'to train it again' in message
 
     cfg.original_checkpoint = str(path)  # the user's own file is not the cache's to verify
-    check_reference_cache(cfg, request.task, request.forget_classes)
+    check_reference_cache(cfg, request.task, request.request, ('original', 'retrain'))
 
 
 def test_a_cached_model_without_its_record_is_refused(tmp_path):
@@ -297,7 +297,7 @@ def test_a_cached_model_without_its_record_is_refused(tmp_path):
     cfg, request, path = _cache_with_original(tmp_path)
     path.with_suffix('.json').unlink()
     with pytest.raises(UnlearnError, match='has no record .* to verify it against; delete it to train it again'):
-        check_reference_cache(cfg, request.task, request.forget_classes)
+        check_reference_cache(cfg, request.task, request.request, ('original', 'retrain'))
 
 
 def test_tools_train_refuses_a_swapped_cache_file(tmp_path):

@@ -73,11 +73,11 @@ def _crafted_pickle(path):
 def _swapped_cache_file(tmp_path):
     """A cached original whose file no longer matches the SHA-256 in its sidecar."""
     from tools._common import load_config
-    from unlearn.apis import build_request
+    from unlearn.apis import load_experiment
     from unlearn.training import ORIGINAL, cached_model_path
     cfg = load_config(str(CONFIG), dict(checkpoint_dir=str(tmp_path / 'ckpt')))
-    request = build_request(cfg)
-    path = cached_model_path(ORIGINAL, cfg, request.task, request.forget_classes)
+    request = load_experiment(cfg)
+    path = cached_model_path(ORIGINAL, cfg, request.task, request.request)
     path.parent.mkdir(parents=True)
     torch.save(_digits_state(), path)
     path.with_suffix('.json').write_text('{"kind": "original", "sha256": "' + '0' * 64 + '"}\n')
@@ -172,6 +172,13 @@ CASES = [
      'shape mismatch at fc.weight'),
     ('crafted pickle checkpoint', _checkpoint(_crafted_pickle), 'user.pth'),
     ('swapped cache file', _swapped_cache_file, 'is not the file its record'),
+    ('retrain typo', ["retrain='none'"], "retrain = 'none': use 'train' (obtain the retrain oracle) or None"),
+    ('no oracle but its checkpoint', ['retrain=None', 'retrain_checkpoint=x.pth'],
+     'retrain = None runs without an oracle, yet retrain_checkpoint is set'),
+    ('custom_imports not a list', ["custom_imports.imports=tasks.classification"],
+     "custom_imports = {'imports': 'tasks.classification'}: it must be dict(imports=['tasks.<name>', ...])"),
+    ('custom_imports missing package', ["custom_imports.imports=['tasks.classification','tasks.nope']"],
+     "custom_imports: cannot import tasks.nope: No module named 'tasks.nope'"),
 ]
 
 

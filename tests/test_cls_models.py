@@ -6,6 +6,7 @@ from torch import nn
 
 import tasks  # noqa: F401  (registers the models)
 from tasks.classification.models import CifarResNet, ResNet18, SwinT, ViTS16
+from unlearn.config import build_from
 from unlearn.registry import MODELS
 
 K = 7
@@ -124,3 +125,18 @@ def test_digits_cnn_has_batchnorm_for_disable_bn(built):
 
 def test_models_are_importable_by_class():
     assert MODELS.get('ResNet18') is ResNet18 and MODELS.get('SwinT') is SwinT
+
+
+def test_classification_resnet18_state_dict_loads_into_torchvision(tmp_path):
+    """Our ResNet18 (ImageNet stem) keeps torchvision's keys and shapes: unlearned.pth loads into resnet18."""
+    import torchvision
+
+    from unlearn.checkpoint import save_state_dict
+    ours = build_from(MODELS, dict(type='ResNet18', num_classes=10), 'model').eval()
+    save_state_dict(ours, tmp_path / 'unlearned.pth')
+    state = torch.load(tmp_path / 'unlearned.pth', weights_only=True)
+    theirs = torchvision.models.resnet18(num_classes=10).eval()
+    theirs.load_state_dict(state, strict=True)
+    images = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(theirs(images), ours(images))

@@ -36,3 +36,13 @@ def test_every_method_config_builds_on_the_default(path: Path):
     cfg.method = Config.fromfile(str(path)).method
     check_config(cfg)
     build_method(cfg)
+
+
+def test_building_the_method_leaves_the_config_as_it_was():
+    """SCRUB's own schedule is merged into a copy: the caller's config is not changed."""
+    cfg = Config.fromfile(str(REPO / 'configs' / 'cls' / 'digits_forget_3.py'))
+    cfg.method = Config.fromfile(str(REPO / 'configs' / '_base_' / 'methods' / 'scrub.py')).method
+    before = cfg.pretty_text
+    method, effective = build_method(cfg)
+    assert cfg.pretty_text == before
+    assert effective.schedule.max_epochs == cfg.method.schedule.max_epochs != cfg.schedule.max_epochs

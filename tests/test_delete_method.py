@@ -3,6 +3,7 @@ import copy
 
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 
 from tasks.classification.adapter import ClassificationTask
@@ -17,16 +18,19 @@ def task():
     return ClassificationTask(dataset=dict(type='Digits'))
 
 
+def _request(task, forget=(3,)):
+    return task.forget_request(Config(dict(forget_classes=list(forget))))
+
+
 def _forget_batch(task, forget=(3,), n=16):
-    splits = task.build_splits(list(forget))
-    loader = torch.utils.data.DataLoader(splits.train_forget, batch_size=n, shuffle=False)
+    loader = torch.utils.data.DataLoader(_request(task, forget).train_forget, batch_size=n, shuffle=False)
     return next(iter(loader))
 
 
 def _wrapper(task, method=None, forget=(3,), **kwargs):
     torch.manual_seed(0)
     student = task.build_network(dict(type='DigitsCNN'))
-    return UnlearnModel(student, task, method or DELETE(), list(forget), **kwargs)
+    return UnlearnModel(student, task, method or DELETE(), _request(task, forget), **kwargs)
 
 
 def _steps(model, batch, n=3, lr=0.1):
@@ -49,8 +53,9 @@ def test_loss_is_delete_loss_with_own_label_erased(task):
 
 def test_mask_all_forget_classes_erases_every_forget_class_for_every_sample(task):
     batch = _forget_batch(task, forget=(3, 5))
-    own = task.erase_mask(batch, [3, 5])
-    every = task.erase_mask(batch, [3, 5], all_forget_classes=True)
+    request = _request(task, (3, 5))
+    own = task.erase_mask(batch, request)
+    every = task.erase_mask(batch, request, all_forget_classes=True)
     assert (own.sum(1) == 1).all() and own[torch.arange(len(batch[1])), batch[1]].all()
     assert every[:, 3].all() and every[:, 5].all() and every.sum(1).eq(2).all()
 
@@ -89,7 +94,7 @@ def test_disable_bn_keeps_running_statistics(task):
 
 def test_freeze_classifier_keeps_fc_fixed(task):
     model = _wrapper(task)
-    freeze_classifier(model.student)
+    freeze_classifier(task, model.student)
     fc = copy.deepcopy(model.student.fc.state_dict())
     conv = model.student.state_dict()
     first_conv = next(k for k in conv if 'weight' in k and conv[k].dim() == 4)

@@ -17,7 +17,7 @@ from mmengine.config import Config
 from torch.utils.data import DataLoader
 
 from conftest import REPO
-from unlearn.apis import build_request
+from unlearn.apis import load_experiment
 from unlearn.checkpoint import load_weights
 from unlearn.evaluation import seeded_rng
 
@@ -30,18 +30,18 @@ import random, runpy, sys
 import numpy as np, torch
 from mmengine.config import Config
 from torch.utils.data import DataLoader, Subset
-from unlearn.apis import build_request
+from unlearn.apis import load_experiment
 torch.rand(10000); np.random.rand(10000); [random.random() for _ in range(1000)]
 cfg = Config.fromfile(sys.argv[1])
-request = build_request(cfg)
-task, splits = request.task, request.splits
+experiment = load_experiment(cfg)
+task, evaluator, splits = experiment.task, experiment.evaluator, experiment.request
 other = task.build_network(cfg.model)
 optimizer = torch.optim.SGD(other.parameters(), lr=0.05)
-for _, batch in zip(range(5), DataLoader(splits.train, batch_size=64, shuffle=True)):
+for _, batch in zip(range(5), DataLoader(splits.original_data.train, batch_size=64, shuffle=True)):
     optimizer.zero_grad()
     task.supervised_loss(other, batch).backward()
     optimizer.step()
-task.predict(other, Subset(splits.train_remain_eval, range(100)), 'train_remain_eval')
+evaluator.predict(other, Subset(splits.train_remain_eval, range(100)), 'train_remain_eval')
 sys.argv = ['tools/test.py', *sys.argv[1:]]
 runpy.run_path('tools/test.py', run_name='__main__')
 '''
@@ -50,18 +50,18 @@ runpy.run_path('tools/test.py', run_name='__main__')
 @pytest.fixture(scope='module')
 def digits():
     cfg = Config.fromfile(CONFIG)
-    request = build_request(cfg)
-    return request.task, request.splits, cfg.model
+    experiment = load_experiment(cfg)
+    return experiment.task, experiment.evaluator, experiment.request, cfg.model
 
 
 @pytest.fixture(scope='module')
 def checkpoint(digits, tmp_path_factory):
     """A DigitsCNN after a few SGD steps: far from certain, so augmentation moves its metrics."""
-    task, splits, model_cfg = digits
+    task, evaluator, splits, model_cfg = digits
     with seeded_rng(0):
         network = task.build_network(model_cfg)
         optimizer = torch.optim.SGD(network.parameters(), lr=0.05, momentum=0.9)
-        for _, batch in zip(range(8), DataLoader(splits.train, batch_size=64, shuffle=True)):
+        for _, batch in zip(range(8), DataLoader(splits.original_data.train, batch_size=64, shuffle=True)):
             optimizer.zero_grad()
             task.supervised_loss(network, batch).backward()
             optimizer.step()
@@ -72,8 +72,8 @@ def checkpoint(digits, tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def metrics(digits, checkpoint):
-    task, splits, model_cfg = digits
-    return task.evaluate(load_weights(task.build_network(model_cfg), checkpoint), splits)
+    task, evaluator, splits, model_cfg = digits
+    return evaluator.evaluate(load_weights(task.build_network(model_cfg), checkpoint), splits)
 
 
 def _random_states() -> tuple:
@@ -81,21 +81,21 @@ def _random_states() -> tuple:
 
 
 def test_evaluating_again_gives_the_same_metrics_and_leaves_the_random_state_alone(digits, checkpoint, metrics):
-    task, splits, model_cfg = digits
+    task, evaluator, splits, model_cfg = digits
     network = load_weights(task.build_network(model_cfg), checkpoint)
     torch.rand(1000), np.random.rand(1000), random.random()  # another history than the first evaluation's
     before = _random_states()
-    assert task.evaluate(network, splits) == metrics
+    assert evaluator.evaluate(network, splits) == metrics
     after = _random_states()
     assert torch.equal(before[0], after[0]) and np.array_equal(before[1], after[1]) and before[2] == after[2]
 
 
 def test_workers_draw_the_same_augmentations_as_the_main_process(digits, checkpoint, monkeypatch):
-    task, splits, model_cfg = digits
+    task, evaluator, splits, model_cfg = digits
     network = load_weights(task.build_network(model_cfg), checkpoint)
-    in_main = task.predict(network, splits.train_forget_eval, 'train_forget_eval')
+    in_main = evaluator.predict(network, splits.train_forget_eval, 'train_forget_eval')
     monkeypatch.setattr(task, 'num_workers', 2)
-    in_workers = task.predict(network, splits.train_forget_eval, 'train_forget_eval')
+    in_workers = evaluator.predict(network, splits.train_forget_eval, 'train_forget_eval')
     assert all(np.array_equal(a, b) for a, b in zip(in_main, in_workers))
 
 

@@ -100,13 +100,13 @@ def test_a_folder_is_owned_exactly_while_its_process_lives(tmp_path):
 
 def test_two_processes_train_a_cache_entry_once(tmp_path):
     """Both start on an empty cache while the entry is locked (so both surely wait); one trains, one reuses."""
-    from unlearn.apis import build_request
+    from unlearn.apis import load_experiment
     from unlearn.training import cached_model_path
     cache, options = tmp_path / 'cache', ['train_schedule.max_epochs=1']
     cfg = Config.fromfile(str(CONFIG))
     cfg.merge_from_dict(dict(checkpoint_dir=str(cache), train_schedule=dict(max_epochs=1)))
-    request = build_request(cfg)
-    entry = cached_model_path('original', cfg, request.task, request.forget_classes)
+    request = load_experiment(cfg)
+    entry = cached_model_path('original', cfg, request.task, request.request)
     cache.mkdir(exist_ok=True)
     outs = [tmp_path / 'a.out', tmp_path / 'b.out']
     with exclusive_lock(entry.with_name(f'{entry.name}.lock')):

@@ -7,8 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
 
-from method_helpers import (FORGET, digits_task, method_data, one_thread, run,  # noqa: F401
+from method_helpers import (FORGET, digits_request, digits_task, method_data, one_thread, run,  # noqa: F401
                             true_labels, wrapper)
+from tasks.classification.evaluator import ClassificationEvaluator
 from unlearn.methods import FisherForgetting, InfluenceUnlearn
 
 
@@ -85,14 +86,13 @@ def test_a_diverged_edit_is_scored_not_a_crash(tmp_path):
     """Fisher's noise at a large alpha overflows the network (as the official alpha 0.2 does to the CPU
     CIFAR-10 ResNet-20): evaluation still gives the run's row, with the NaN outputs counted as wrong and no
     MIA, instead of failing in the attack after the whole edit."""
-    task = digits_task()
-    splits = task.build_splits(list(FORGET))
+    evaluator, splits = ClassificationEvaluator(digits_task()), digits_request()
     model, _ = _edit(FisherForgetting(alpha=1e30), tmp_path, freeze_classifier=False)
-    metrics = task.evaluate(model.student, splits, original=dict(acc_ft=95.0))
+    metrics = evaluator.evaluate(model.student, splits, original=dict(acc_ft=95.0))
     evaluated = len(splits.train_forget_eval) + len(splits.train_remain_eval) + len(splits.test)
     assert 0 < metrics['non_finite_outputs'] <= evaluated
     assert metrics['acc_rt'] < 20 and metrics['h_mean'] < 35
     assert metrics['mia'] is None and metrics['mia_all'] == dict.fromkeys(metrics['mia_all'])
-    assert 'NaN or infinite' in task.report_facts({'run': metrics})['Diverged']
-    healthy = task.evaluate(wrapper(FisherForgetting()).student, splits, original=dict(acc_ft=95.0))
+    assert 'NaN or infinite' in evaluator.facts({'run': metrics})['Diverged']
+    healthy = evaluator.evaluate(wrapper(FisherForgetting()).student, splits, original=dict(acc_ft=95.0))
     assert healthy['non_finite_outputs'] == 0 and healthy['mia'] is not None and healthy['acc_rt'] > 90

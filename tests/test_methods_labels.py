@@ -2,14 +2,12 @@
 Random Label, Negative Gradient, Finetune, Boundary Shrink, Boundary Expand and L2UL (tiny CNN, digits)."""
 import copy
 
-import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from method_helpers import (FORGET, NoPixelsTask, digits_task, first_batch, forget_batch, method_data,  # noqa: F401
+from method_helpers import (FORGET, digits_task, first_batch, forget_batch, method_data,  # noqa: F401
                             one_thread, sgd_steps, trained_network, true_labels, wrapper)
-from unlearn.errors import UnlearnError
 from unlearn.methods import L2UL, BoundaryExpand, BoundaryShrink, Finetune, NegativeGradient, RandomLabel
 from unlearn.methods.attacks import PixelSpace, fgsm, l2_pgd_targeted
 
@@ -160,22 +158,3 @@ def test_l2ul_importance_regulariser_is_zero_at_the_original_and_grows_away_from
         for p in model.student.parameters():
             p.add_(0.01)
     assert model(*batch, mode='loss')['loss_reg'] > 0
-
-
-@pytest.mark.parametrize('method', [BoundaryShrink(), L2UL()])
-def test_pixel_space_attacks_refuse_a_task_without_pixels(method):
-    with pytest.raises(UnlearnError, match='no images in pixel space'):
-        method.check(NoPixelsTask(), trained_network())
-
-
-def test_boundary_expand_refuses_a_network_without_fc():
-    with pytest.raises(UnlearnError, match='nn.Linear named fc'):
-        BoundaryExpand().check(digits_task(), nn.Sequential(nn.Flatten(), nn.Linear(64, 10)))
-
-
-def test_random_labels_refuse_a_task_that_cannot_relabel():
-    method = RandomLabel()
-    data = method_data(method)
-    data.task = NoPixelsTask()
-    with pytest.raises(UnlearnError, match='cannot replace the labels'):
-        method.phases(data)

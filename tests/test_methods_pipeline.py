@@ -8,8 +8,6 @@ from mmengine.config import Config
 
 from conftest import REPO, run_tool
 from method_helpers import FORGET, one_thread, true_labels  # noqa: F401
-from tasks.classification.adapter import ClassificationTask
-from unlearn.errors import UnlearnError
 
 CONFIG = REPO / 'configs' / 'cls' / 'digits_forget_3.py'
 METHOD_CONFIGS = REPO / 'configs' / '_base_' / 'methods'
@@ -57,16 +55,3 @@ def test_every_baseline_runs_end_to_end_reading_only_its_data(name, tmp_path, ca
         assert read - set(FORGET), f'{name} declares remaining data but never read any'
     else:
         assert read == set(FORGET), f'forget-only {name} read classes {sorted(read)}'
-
-
-def test_a_method_that_cannot_apply_fails_before_anything_is_trained(tmp_path, monkeypatch):
-    def no_pixels(self):
-        raise UnlearnError('the ClassificationTask task has no images in pixel space behind a per-channel '
-                           'normalisation')
-
-    monkeypatch.setattr(ClassificationTask, 'pixel_normalization', no_pixels)
-    status, _, err = run_tool('unlearn.py', _leaf_config(tmp_path, 'boundary_shrink'), '--work-dir',
-                              tmp_path / 'runs', '--cfg-options', f'checkpoint_dir={tmp_path / "ckpt"}')
-    err = err.strip()
-    assert status == 2 and len(err.splitlines()) == 1 and 'BoundaryShrink' in err and 'pixel space' in err, err
-    assert not (tmp_path / 'ckpt').exists() and not (tmp_path / 'runs').exists()

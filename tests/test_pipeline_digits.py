@@ -37,6 +37,14 @@ def test_delete_forgets_three_and_keeps_the_rest(first_run):
     assert '| DELETE |' in stdout
 
 
+def test_the_readme_quick_start_table_is_what_the_demo_prints(first_run):
+    """The README quotes `make demo`'s table: this run is the same config on the same kind of cache."""
+    _, stdout = first_run
+    readme = (REPO / 'README.md').read_text()
+    table = readme[readme.index('| model | Acc_f'):].split('\n\n')[0].strip()
+    assert table in stdout, table
+
+
 def test_a_run_prints_no_warnings(first_run):
     """The first run trains both reference models too: a user sees the log and the table, no library noise."""
     _, stdout = first_run
@@ -174,10 +182,10 @@ def test_users_own_checkpoints_are_used_and_left_untouched(first_run, tmp_path):
 def test_curves_that_have_too_few_points_are_reported_as_such():
     from types import SimpleNamespace
 
-    from unlearn.apis import _curves_fact
+    from unlearn.apis import curves_fact
     from unlearn.methods import DELETE, FisherForgetting
     hook = SimpleNamespace(history=[dict(epoch=0)])
     schedule = dict(curve_interval=5, max_epochs=3)
-    assert _curves_fact(DELETE(), hook, None, schedule).startswith('not drawn: 1 point (curves.json)')
-    assert _curves_fact(DELETE(), None, None, schedule) == 'disabled (schedule.curve_interval = 0)'
-    assert _curves_fact(FisherForgetting(), None, None, schedule).startswith('none (a one-shot weight edit')
+    assert curves_fact(DELETE(), hook, None, schedule).startswith('not drawn: 1 point (curves.json)')
+    assert curves_fact(DELETE(), None, None, schedule) == 'disabled (schedule.curve_interval = 0)'
+    assert curves_fact(FisherForgetting(), None, None, schedule).startswith('none (a one-shot weight edit')

@@ -8,6 +8,7 @@ import pytest
 from torch.utils.data import Subset
 
 from tasks.classification.adapter import ClassificationTask
+from tasks.classification.evaluator import ClassificationEvaluator
 from unlearn.methods.base import MethodData
 from unlearn.progress import progress
 
@@ -50,7 +51,7 @@ def test_on_a_terminal_the_bar_ends_its_line(monkeypatch):
 
 def test_evaluation_and_method_passes_print_plain_lines_in_captured_output(digits, capsys):
     task, network, images = digits
-    task.predict(network, images, 'test', desc='D_test')
+    ClassificationEvaluator(task).predict(network, images, 'test', desc='D_test')
     data = MethodData(task, forget=images, remain=None, batch_size=32, seed=0)
     model = SimpleNamespace(data_preprocessor=lambda batch, training: batch)
     assert len(list(data.batches(model, images, desc='SalUn: saliency mask'))) == 4

@@ -10,13 +10,13 @@ tables, and the single-seed values, ranges and means the text ties to CSV rows a
 """
 import re
 import statistics
-from pathlib import Path
 
 import pytest
 
 from conftest import REPO
 from unlearn.benchmark import aggregate, read_results
-from unlearn.benchmark.tables import TITLES, format_stat
+from tasks.classification.evaluator import ClassificationEvaluator
+from unlearn.benchmark.tables import EXTRA_TITLES, format_stat
 
 DOC = REPO / 'docs' / 'results.md'
 README = REPO / 'README.md'
@@ -38,7 +38,28 @@ NOT_BACKED = {
     'Semantic segmentation: forgetting "dog" on real PASCAL VOC 2012 (issue #4)':
         "one seed; its results.csv was never committed (the runs lived in an earlier checkout's work_dirs/)",
 }
+
+
+def column_titles() -> dict:
+    """metric key -> column title, as the benchmark titles its tables: the task evaluators' ``columns``, then the
+    benchmark's own (time, speed-up)."""
+    evaluators = [ClassificationEvaluator]
+    try:
+        from tasks.segmentation.evaluator import SegmentationEvaluator
+    except ImportError:  # mmsegmentation not installed: no backed table has its columns (its table is NOT_BACKED)
+        pass
+    else:
+        evaluators.append(SegmentationEvaluator)
+    titles = {}
+    for evaluator in evaluators:
+        for key, title in evaluator.columns.items():
+            assert titles.setdefault(key, title) == title, f'two evaluators title {key} differently'
+    return {**titles, **EXTRA_TITLES}
+
+
+TITLES = column_titles()
 COLUMN_KEYS = {title: key for key, title in TITLES.items()}
+assert len(COLUMN_KEYS) == len(TITLES), 'two metrics with one title: a table column would be ambiguous'
 PLUS_MINUS = re.compile(r'\d+(?:\.\d+)? ± \d+(?:\.\d+)?')
 
 

@@ -29,8 +29,8 @@ def data_root(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def request_(data_root):
-    from unlearn.apis import build_request
-    return build_request(small_config(data_root))
+    from unlearn.apis import load_experiment
+    return load_experiment(small_config(data_root))
 
 
 def _labels(dataset) -> list:
@@ -50,36 +50,36 @@ def test_config_takes_mmseg_keys_and_still_catches_typos(data_root):
 
 
 def test_splits_by_forget_pixels_and_the_oracle_never_sees_one(request_, data_root):
-    from unlearn.apis import build_request
-    splits, task = request_.splits, request_.task
-    assert request_.forget_classes == [DOG] and task.num_classes == 21
+    from unlearn.apis import load_experiment
+    splits, task = request_.request, request_.task
+    assert request_.request.forget_classes == [DOG] and task.num_classes == 21
     # train_forget random-crops (a crop may miss the dog, depending on the RNG): check the same images uncropped
     assert splits.train_forget.indices == splits.train_forget_eval.indices
     assert all((gt == DOG).any() for gt in _labels(splits.train_forget_eval))
     assert all((gt == DOG).any() for gt in _labels(splits.test_forget))
-    assert len(splits.train_forget) + len(splits.train_remain) == len(splits.train)
+    assert len(splits.train_forget) + len(splits.train_remain) == len(splits.original_data.train)
     assert not any((gt == DOG).any() for gt in _labels(splits.train_remain) + _labels(splits.test_remain))
 
-    voided = build_request(small_config(data_root, remain_policy='void_pixels')).splits
-    assert len(voided.train_remain) == len(splits.train), 'void_pixels keeps every image'
+    voided = load_experiment(small_config(data_root, remain_policy='void_pixels')).request
+    assert len(voided.train_remain) == len(splits.original_data.train), 'void_pixels keeps every image'
     labels = _labels(voided.train_remain)
     assert not any((gt == DOG).any() for gt in labels) and any((gt == CAT).any() for gt in labels)
     with pytest.raises(UnlearnError, match='remain_policy'):
-        build_request(small_config(data_root, remain_policy='drop_pixels'))
+        load_experiment(small_config(data_root, remain_policy='drop_pixels'))
 
 
 def test_per_pixel_logits_masks_and_losses(request_, data_root):
-    from unlearn.apis import build_request  # noqa: F401  (the adapter is built by the fixture)
+    from unlearn.apis import load_experiment  # noqa: F401  (the adapter is built by the fixture)
     from unlearn.losses import delete_loss
     task = request_.task
     network = task.build_network(small_config(data_root).model)
-    batch = task.data_preprocessor(network)(pseudo_collate([request_.splits.train_forget[i] for i in range(4)]),
+    batch = task.data_preprocessor(network)(pseudo_collate([request_.request.train_forget[i] for i in range(4)]),
                                             True)
     logits = task.logits(network, batch)
     labels, valid = task.labels(batch), task.valid_mask(batch)
     assert logits.shape == (4, 21, *labels.shape[1:]) and labels.shape[1:] == batch['inputs'].shape[2:]
     assert torch.equal(valid, labels != 255) and (~valid).any(), 'void borders are excluded'
-    erase = task.erase_mask(batch, [DOG])
+    erase = task.erase_mask(batch, request_.request)
     assert erase.shape == (1, 21, 1, 1) and erase[0, :, 0, 0].nonzero().flatten().tolist() == [DOG]
     loss = delete_loss(logits, logits.detach() + torch.randn_like(logits), erase, valid_mask=valid)
     loss.backward()
@@ -87,19 +87,29 @@ def test_per_pixel_logits_masks_and_losses(request_, data_root):
 
 
 def test_random_labels_replace_only_forget_pixels(request_):
-    task, forget = request_.task, request_.splits.train_forget_eval  # the test pipeline: no random crop
-    relabelled = task.relabel(forget, lambda i, u: CAT if i % 2 else 3)
+    task, forget = request_.task, request_.request.train_forget_eval  # the test pipeline: no random crop
+    relabelled = task.relabel(forget, lambda i, u: CAT if i % 2 else 3, request_.request)
     for i, (before, after) in enumerate(zip(_labels(forget), _labels(relabelled))):
         dog = before == DOG
         assert dog.any() and (after[dog] == (CAT if i % 2 else 3)).all() and torch.equal(after[~dog], before[~dog])
 
 
 def test_methods_without_a_per_pixel_version_are_refused(request_):
-    class BoundaryShrink:
-        pass
-
-    with pytest.raises(UnlearnError, match='BoundaryShrink has no per-pixel version'):
-        request_.task.check_method(BoundaryShrink())
+    from tasks.segmentation.adapter import SegmentationTask
+    from unlearn.capabilities import check_capabilities
+    from unlearn.methods import (L2UL, SCRUB, BadTeacher, BoundaryExpand, BoundaryShrink, DELETE, Finetune,
+                                 FisherForgetting, InfluenceUnlearn, NegativeGradient, RandomLabel, SalUn)
+    task = request_.task
+    assert isinstance(task, SegmentationTask)
+    for method in (BoundaryShrink(), L2UL(), FisherForgetting(), InfluenceUnlearn()):
+        with pytest.raises(UnlearnError, match=f'{type(method).__name__} needs .*, which the SegmentationTask task'):
+            check_capabilities(task, method)
+    network = task.build_network(request_.cfg.model)
+    with pytest.raises(UnlearnError, match='needs an nn.Linear classifier .* is Conv2d'):
+        BoundaryExpand().check(task, network)
+    for method in (DELETE(), RandomLabel(), NegativeGradient(), Finetune(), BadTeacher(), SalUn(), SCRUB()):
+        check_capabilities(task, method)
+        method.check(task, network)
 
 
 def test_iou_is_mmseg_iou_and_remaining_miou_ignores_forget_pixels():
@@ -160,14 +170,14 @@ def test_pixels_with_non_finite_logits_have_no_prediction_and_count_as_wrong():
 
 
 def test_a_diverged_segmentation_network_is_scored_not_credited(request_, data_root):
-    task, splits = request_.task, request_.splits
+    task, splits = request_.task, request_.request
     network = task.build_network(small_config(data_root).model)
     with torch.no_grad():
         network.decode_head.conv_seg.bias.fill_(float('nan'))
-    m = task.evaluate(network, splits)
+    m = request_.evaluator.evaluate(network, splits)
     assert m['acc_rt'] == 0.0 and m['acc_ft'] == 0.0 and m['acc_r'] == 0.0, 'argmax would call NaN background'
     assert m['forget_pixels_to']['no prediction'] == 100.0 and m['non_finite_outputs'] > 0
-    assert 'NaN or infinite' in task.report_facts({'run': m})['Diverged']
+    assert 'NaN or infinite' in request_.evaluator.facts({'run': m})['Diverged']
 
 
 def test_missing_data_is_one_line_saying_where(tmp_path):

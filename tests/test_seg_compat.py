@@ -17,7 +17,7 @@ def _python(code: str) -> subprocess.CompletedProcess:
 def test_mmseg_imports_and_a_compiled_op_fails_only_when_called():
     import torch
 
-    from unlearn.compat import compiled_ops_available, install_mmcv_shim
+    from tasks.mmcv_shim import compiled_ops_available, install_mmcv_shim
     assert install_mmcv_shim()
     import mmseg.models  # noqa: F401  (fails with "No module named 'mmcv._ext'" without the shim)
     from mmcv.ops import nms
@@ -32,7 +32,7 @@ def test_shim_is_installed_before_mmseg_by_the_segmentation_package():
     """conftest registers every module, so ``tasks.segmentation`` (hence mmseg) was imported without error."""
     import sys
 
-    from unlearn.compat.mmcv_shim import StandInExtension
+    from tasks.mmcv_shim import StandInExtension
     assert isinstance(sys.modules['mmcv._ext'], StandInExtension) and 'mmseg.models' in sys.modules
 
 
@@ -42,7 +42,7 @@ def test_a_real_compiled_mmcv_is_left_alone(tmp_path):
     result = _python(f"""
         import mmcv, sys
         mmcv.__path__.append({str(tmp_path)!r})
-        from unlearn.compat import compiled_ops_available, install_mmcv_shim
+        from tasks.mmcv_shim import compiled_ops_available, install_mmcv_shim
         assert compiled_ops_available()
         assert install_mmcv_shim() is False and 'mmcv._ext' not in sys.modules
         from mmcv.utils import ext_loader

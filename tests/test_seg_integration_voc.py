@@ -81,10 +81,10 @@ def test_design_card_command_with_voc_and_an_mmseg_checkpoint(voc, tmp_path, mon
     Path(cfg.original_checkpoint).parent.mkdir(parents=True)
     torch.save(dict(meta=dict(CLASSES=PascalVOCDataset.METAINFO['classes']),
                     state_dict=torch.load(trained['original'], weights_only=True)), cfg.original_checkpoint)
-    from unlearn.apis import build_request
+    from unlearn.apis import load_experiment
     from unlearn.training import RETRAIN, cached_model_path
-    request = build_request(cfg)
-    oracle = cached_model_path(RETRAIN, cfg, request.task, request.forget_classes)
+    request = load_experiment(cfg)
+    oracle = cached_model_path(RETRAIN, cfg, request.task, request.request)
     oracle.parent.mkdir(parents=True)
     shutil.copy(trained['retrain'], oracle)
 

@@ -49,9 +49,28 @@ def test_run_folder_holds_the_segmentation_metrics(seg_run):
         assert row['per_class_iou']['aeroplane'] is None, 'a class in no image and never predicted has no IoU'
     assert m['retrain']['redistribution_gap'] == 0.0 and m['redistribution_gap'] < m['original']['redistribution_gap']
     meta = json.loads((run_dir / 'meta.json').read_text())
-    assert meta['forget_classes'] == dict(indices=[12], names=['dog']) and 'mmsegmentation' in meta['versions']
+    assert meta['forget_classes'] == dict(indices=[12], names=['dog']) and 'mmseg' in meta['versions']
     report = (run_dir / 'report.md').read_text()
     assert 'forget pixels go to' in report and 'MIA' not in report
+
+
+def test_the_unlearned_segmentor_loads_in_mmseg_unchanged(seg_run):
+    """What an mmseg user does with the run folder: mmseg's own init_model on the files the run wrote."""
+    import torch
+    from mmengine.registry import DefaultScope
+    from mmseg.apis import init_model
+
+    run_dir, _ = seg_run
+    saved = DefaultScope._instance_dict.copy()  # init_model leaves mmseg's default scope behind
+    try:
+        model = init_model(str(run_dir / 'mmseg_config.py'), str(run_dir / 'mmseg_model.pth'), device='cpu')
+    finally:
+        DefaultScope._instance_dict = saved
+    unlearned = torch.load(run_dir / 'unlearned.pth', weights_only=True)
+    assert all(torch.equal(v, unlearned[k]) for k, v in model.state_dict().items())
+    assert model.dataset_meta['classes'][12] == 'dog'
+    meta = json.loads((run_dir / 'meta.json').read_text())
+    assert {'mmseg_model.pth', 'mmseg_config.py'} <= set(meta['checkpoints'])
 
 
 @pytest.mark.parametrize('method', ['RandomLabel', 'SCRUB'])
@@ -73,4 +92,5 @@ def test_methods_without_a_per_pixel_version_stop_in_one_line(seg_run, tmp_path)
     status, _, err = run_tool('unlearn.py', config, '--work-dir', tmp_path / 'runs',
                               *_options(seg_run[0].parent.parent))
     assert status == 2 and len(err.strip().splitlines()) == 1
-    assert 'BoundaryShrink has no per-pixel version' in err and not (tmp_path / 'runs').exists()
+    assert 'BoundaryShrink needs images in pixel space' in err and 'SegmentationTask' in err
+    assert not (tmp_path / 'runs').exists()

@@ -27,7 +27,7 @@ def load_config(path: str, options: dict, work_dir=None) -> Config:
     if not os.path.isfile(path):
         raise UnlearnError(f'config file not found: {path}')
     try:
-        cfg = Config.fromfile(path)
+        cfg = Config.fromfile(path, import_custom_modules=False)  # imported by the config check, in one line
     except Exception as e:  # noqa: BLE001 - a broken config file is the user's to fix
         raise UnlearnError(f'cannot read config {path}: {first_line(e)}') from e
     if options:

@@ -195,7 +195,7 @@ def _umask() -> int:
         return mask
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
     """Write via a temporary file in the same folder and rename, so readers never see half a file.
 
     ``mkstemp`` makes the file private (0600); it gets the mode ``open`` would give it (0666 less the
@@ -217,13 +217,13 @@ def save_state_dict(model_or_state: Union[nn.Module, Dict[str, torch.Tensor]], p
     """Save a plain state_dict atomically; return its SHA-256."""
     state = model_or_state.state_dict() if isinstance(model_or_state, nn.Module) else model_or_state
     state = OrderedDict((k, v.detach().cpu()) for k, v in state.items())
-    _atomic_write(Path(path), lambda f: torch.save(state, f))
+    atomic_write(Path(path), lambda f: torch.save(state, f))
     return sha256_file(path)
 
 
 def save_json(obj: Any, path: PathLike) -> None:
-    _atomic_write(Path(path), lambda f: f.write(json.dumps(obj, indent=2, sort_keys=False).encode() + b'\n'))
+    atomic_write(Path(path), lambda f: f.write(json.dumps(obj, indent=2, sort_keys=False).encode() + b'\n'))
 
 
 def save_text(text: str, path: PathLike) -> None:
-    _atomic_write(Path(path), lambda f: f.write(text.encode()))
+    atomic_write(Path(path), lambda f: f.write(text.encode()))

@@ -1,15 +1,16 @@
 """Reading and checking a run's config: typos and wrong ``type=`` names fail early with one clear line."""
 import difflib
 import hashlib
+import importlib
 import re
 from typing import Any, Optional, Set
 
 from mmengine.config import Config
 from mmengine.registry import DefaultScope, Registry
 
-from .config_check import SCHEDULE_KEYS, TRAIN_SCHEDULE_KEYS, check_schedule, check_type_dict
+from .config_check import SCHEDULE_KEYS, TRAIN_SCHEDULE_KEYS, check_keys, check_schedule, check_type_dict
 from .errors import UnlearnError, first_line
-from .registry import DATASETS, METHODS, MODELS, TASKS
+from .registry import DATASETS, EVALUATORS, METHODS, MODELS, TASKS
 
 #: Top-level keys a run config may have (anything else is almost surely a typo).
 KNOWN_KEYS = {
@@ -21,11 +22,33 @@ KNOWN_KEYS = {
     'train_schedule': 'the recipe of the original model and the retrain oracle',
     'original_checkpoint': 'your own original model (None: train once and cache)',
     'retrain_checkpoint': 'your own retrain oracle (None: train once and cache)',
+    'retrain': "'train' (default): obtain the retrain oracle; None: run without one (a model owner's run)",
+    'custom_imports': "the task's package, imported before anything is built (mmengine's custom_imports)",
+    'evaluator': "the task's evaluator (default: the one the task names)",
     'checkpoint_dir': 'where trained original / oracle models are cached',
     'work_dir': 'where run folders are written',
     'seed': 'the unlearning seed',
 }
 REQUIRED_KEYS = ('task', 'model', 'forget_classes', 'method', 'schedule', 'train_schedule')
+
+
+def import_task_modules(cfg: Config) -> None:
+    """Import the packages the config's ``custom_imports`` names (a task registers itself on import); a missing
+    package fails here, for this config only, in one line."""
+    custom = cfg.get('custom_imports')
+    if custom is None:
+        return
+    if not isinstance(custom, dict) or not isinstance(custom.get('imports'), (list, tuple)) \
+            or not all(isinstance(name, str) for name in custom['imports']):
+        raise UnlearnError(f"custom_imports = {custom!r}: it must be dict(imports=['tasks.<name>', ...])")
+    check_keys(custom, {'imports', 'allow_failed_imports'}, 'custom_imports')
+    for name in custom['imports']:
+        try:
+            importlib.import_module(name)
+        except ImportError as e:
+            if custom.get('allow_failed_imports'):
+                continue
+            raise UnlearnError(f"custom_imports: cannot import {name}: {first_line(e)}") from e
 
 
 def _task_class(cfg: Config) -> Optional[type]:
@@ -49,7 +72,9 @@ def keys_from_package_bases(filename: Optional[str]) -> Set[str]:
 
 
 def check_config(cfg: Config) -> None:
-    """Every top-level key must be ours, the task's (``TaskAdapter.config_keys``) or a package base's."""
+    """Every top-level key must be ours, the task's (``TaskAdapter.config_keys``) or a package base's.
+    The task's package is imported first (``custom_imports``), so its types are known."""
+    import_task_modules(cfg)
     task_keys = getattr(_task_class(cfg), 'config_keys', {})
     known = {**KNOWN_KEYS, **task_keys}
     unknown = [key for key in cfg.keys() if key not in known]
@@ -81,6 +106,12 @@ def check_nested(cfg: Config) -> None:
         raise UnlearnError(f'seed = {cfg.seed!r}: it must be an integer')
     check_schedule(cfg.train_schedule, 'train_schedule', TRAIN_SCHEDULE_KEYS)
     check_schedule(cfg.schedule, 'schedule', SCHEDULE_KEYS, min_epochs=0)
+    if cfg.get('retrain', 'train') not in ('train', None):
+        raise UnlearnError(f"retrain = {cfg.retrain!r}: use 'train' (obtain the retrain oracle) or None (no oracle)")
+    if cfg.get('retrain', 'train') is None and cfg.get('retrain_checkpoint'):
+        raise UnlearnError('retrain = None runs without an oracle, yet retrain_checkpoint is set: remove one of them')
+    if cfg.task.get('type') not in TASKS.module_dict:
+        _unknown_task(cfg.task.get('type'))
     method = cfg.method
     check_type_dict(METHODS, method, 'method', extra={'schedule'})
     if method.get('schedule') is not None:
@@ -91,18 +122,38 @@ def check_nested(cfg: Config) -> None:
         check_type_dict(DATASETS, dataset, 'task.dataset')
     if cfg.model.get('type') in MODELS.module_dict:  # a task may build models of another library (mmseg)
         check_type_dict(MODELS, cfg.model, 'model')
+    if cfg.get('evaluator') is not None:
+        check_type_dict(EVALUATORS, cfg.evaluator, 'evaluator', filled={'task'})
+
+
+def _unknown_task(name) -> None:
+    """A task type nobody registered: usually its package is not in ``custom_imports``."""
+    close = difflib.get_close_matches(str(name), TASKS.module_dict, n=1)
+    if close:
+        raise UnlearnError(f"unknown task type '{name}' (did you mean '{close[0]}'?)")
+    known = f'imported tasks: {sorted(TASKS.module_dict)}' if TASKS.module_dict else 'no task package is imported'
+    raise UnlearnError(f"unknown task type '{name}' ({known}): import the task's package with "
+                       "custom_imports = dict(imports=['tasks.<name>']), as the configs/_base_ files of each task do")
 
 
 def build_task(cfg: Config):
     """The task adapter, given the top-level keys it declares in ``config_keys`` (e.g. mmseg's dataloaders)."""
+    import_task_modules(cfg)
     task_keys = getattr(_task_class(cfg), 'config_keys', {})
     return build_from(TASKS, cfg.task, 'task', default_args={k: cfg[k] for k in task_keys if k in cfg})
+
+
+def build_evaluator(cfg: Config, task):
+    """The config's ``evaluator``, or the one the task names (``TaskAdapter.evaluator``), built for ``task``."""
+    return build_from(EVALUATORS, cfg.get('evaluator') or dict(type=task.evaluator), 'evaluator',
+                      default_args=dict(task=task))
 
 
 def build_from(registry: Registry, cfg: dict, what: str, default_args: Optional[dict] = None) -> Any:
     """``registry.build`` with the two usual mistakes (unknown type, wrong argument) said plainly."""
     cfg = dict(cfg)
     name = cfg.get('type')
+    registry.import_from_location()  # the core's own modules (``locations``); tasks come by custom_imports
     if name not in registry.module_dict:
         close = difflib.get_close_matches(str(name), registry.module_dict, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f'choose from {sorted(registry.module_dict)}'

@@ -12,6 +12,7 @@ from typing import Iterator, Optional
 
 import torch
 from mmengine.dist import barrier, broadcast_object_list, init_dist, is_distributed, is_main_process
+from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from .locks import OwnedFolder, remove_abandoned
@@ -54,34 +55,53 @@ def _cpu_ddp_wrapper(launcher: str) -> Optional[dict]:
 
 
 @contextmanager
-def mmengine_runner(*, model, log_file: Path, seed: int, launcher: str = 'none',
-                    train_dataloader: dict, max_epochs: int, optim_wrapper: dict,
-                    param_scheduler: Optional[dict] = None, val_dataloader: Optional[dict] = None,
-                    val_evaluator=None, checkpoint_hook: Optional[dict] = None, custom_hooks=(),
-                    log_interval: int = 10, deterministic: bool = False, log_level: str = 'INFO',
-                    train_loop: Optional[dict] = None, log_processor: Optional[dict] = None,
-                    val_interval: int = 1) -> Iterator[Runner]:
-    """A stock mmengine Runner working in a scratch folder beside ``log_file``.
-
-    ``train_loop`` names a registered loop (``type`` plus its arguments) to use instead of the stock
-    ``EpochBasedTrainLoop``, e.g. a method that alternates passes over two datasets every epoch.
-    ``log_processor`` names a registered log processor to use instead of mmengine's (e.g. the one that knows
-    that loop's epoch length). ``val_interval``: validate every that many epochs (and after the last one)
-    when a val set is given.
+def mmengine_runner(*, log_file: Path, launcher: str = 'none', log_level: str = 'INFO',
+                    **runner_args) -> Iterator[Runner]:
+    """A stock mmengine Runner working in a scratch folder beside ``log_file`` (``runner_args``: see
+    :func:`_runner`).
 
     When the block ends, the Runner's log is appended to ``log_file`` and its scratch folder (timestamped
     log dir, config dump, checkpoints) is removed, so a run folder holds only what the project writes.
     Anything needed from the scratch folder (e.g. the best checkpoint) must be read inside the block.
     The scratch folder is owned (:class:`OwnedFolder`) while in use, so the scratch folders of killed
-    processes beside it are told apart and removed.
+    processes beside it are told apart and removed. The Runner's default scope ends with it: code built
+    afterwards from this project's registries finds them, not mmengine's roots.
     """
     init_distributed(launcher)
     owner = OwnedFolder(tempfile.mkdtemp(prefix='.runner-', dir=log_file.parent)) if is_main_process() else None
     scratch = [str(owner.path) if owner else None]
     broadcast_object_list(scratch)  # one scratch folder for all ranks: rank 0's checkpoints are read by all
     scratch = Path(scratch[0])
+    with DefaultScope.overwrite_default_scope('mmengine'):
+        runner = _runner(scratch, launcher=launcher, log_level=log_level, **runner_args)
+        runner.logger.addFilter(_KnownNoise())
+        if owner:  # logged by the Runner: on the console and, appended below, in ``log_file``
+            remove_abandoned(log_file.parent, '.runner-*', runner.logger)
+        try:
+            yield runner
+            barrier()
+        finally:
+            if is_main_process():
+                runner_log = Path(runner.log_dir) / f'{runner.timestamp}.log'
+                if runner_log.is_file():
+                    with open(log_file, 'a') as out:
+                        out.write(runner_log.read_text())
+                shutil.rmtree(scratch, ignore_errors=True)
+                owner.release()
+
+
+def _runner(scratch: Path, *, model, seed: int, launcher: str, train_dataloader: dict, max_epochs: int,
+            optim_wrapper: dict, param_scheduler: Optional[dict] = None, val_dataloader: Optional[dict] = None,
+            val_evaluator=None, checkpoint_hook: Optional[dict] = None, custom_hooks=(), log_interval: int = 10,
+            deterministic: bool = False, log_level: str = 'INFO', train_loop: Optional[dict] = None,
+            log_processor: Optional[dict] = None, val_interval: int = 1) -> Runner:
+    """The Runner. ``train_loop`` names a registered loop (``type`` plus its arguments) to use instead of the
+    stock ``EpochBasedTrainLoop``, e.g. a method that alternates passes over two datasets every epoch.
+    ``log_processor`` names a registered log processor to use instead of mmengine's (e.g. the one that knows
+    that loop's epoch length). ``val_interval``: validate every that many epochs (and after the last one)
+    when a val set is given."""
     validating = val_dataloader is not None
-    runner = Runner(
+    return Runner(
         model=model,
         work_dir=str(scratch),
         experiment_name=scratch.name,
@@ -104,17 +124,3 @@ def mmengine_runner(*, model, log_file: Path, seed: int, launcher: str = 'none',
         log_level=log_level,
         cfg=_cpu_ddp_wrapper(launcher),
     )
-    runner.logger.addFilter(_KnownNoise())
-    if owner:  # logged by the Runner: on the console and, appended below, in ``log_file``
-        remove_abandoned(log_file.parent, '.runner-*', runner.logger)
-    try:
-        yield runner
-        barrier()
-    finally:
-        if is_main_process():
-            runner_log = Path(runner.log_dir) / f'{runner.timestamp}.log'
-            if runner_log.is_file():
-                with open(log_file, 'a') as out:
-                    out.write(runner_log.read_text())
-            shutil.rmtree(scratch, ignore_errors=True)
-            owner.release()

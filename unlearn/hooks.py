@@ -11,20 +11,22 @@ from torch.utils.data import Dataset
 
 
 class UnlearningCurveHook(Hook):
-    """Record ``task.accuracy`` of the student on each sample before training and every ``interval`` epochs.
+    """Record the evaluator's ``accuracy`` of the student on each sample before training and every ``interval``
+    epochs.
 
     Each sample is evaluated under its own fixed seed at every point, so a curve moves only with the model."""
     priority = 'LOW'
 
-    def __init__(self, task, samples: Dict[str, Dataset], interval: int = 1):
-        self.task = task
+    def __init__(self, evaluator, samples: Dict[str, Dataset], request, interval: int = 1):
+        self.evaluator = evaluator
         self.samples = samples
+        self.request = request
         self.interval = interval
         self.history: List[dict] = []
 
     def _record(self, runner, epoch: int) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        point = dict(epoch=epoch, **{name: self.task.accuracy(model.student, ds, f'curve_{name}')
+        point = dict(epoch=epoch, **{name: self.evaluator.accuracy(model.student, ds, f'curve_{name}', self.request)
                                      for name, ds in self.samples.items()})
         self.history.append(point)
         runner.logger.info('curve ' + ', '.join(f'{k}={v:.2f}' if k != 'epoch' else f'epoch={v}'

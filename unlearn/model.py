@@ -4,7 +4,7 @@ mmengine's stock Runner and loops drive both; ``forward(mode='loss')`` is where 
 the same code runs under ``MMDistributedDataParallel`` (which calls forward, not ``train_step``).
 """
 import copy
-from typing import List, Optional, Sequence
+from typing import Optional
 
 import torch
 from mmengine.model import BaseModel
@@ -26,17 +26,16 @@ class UnlearnModel(BaseModel):
         student: the network to unlearn (starts as the original model's weights).
         task: the task adapter (logits, labels, masks for a batch).
         method: the unlearning method.
-        forget_classes: class indices to forget.
+        request: what is forgotten (:class:`unlearn.request.ForgetRequest`).
         disable_bn: keep every BatchNorm of the student in eval mode while training (SPEC.md §1.5).
     """
 
-    def __init__(self, student: nn.Module, task, method, forget_classes: Sequence[int],
-                 disable_bn: bool = False):
+    def __init__(self, student: nn.Module, task, method, request, disable_bn: bool = False):
         super().__init__(data_preprocessor=task.data_preprocessor(student))
         self.student = student
         self.task = task
         self.method = method
-        self.forget_classes: List[int] = list(forget_classes)
+        self.request = request
         self.disable_bn = disable_bn
         self.teacher: Optional[nn.Module] = None
         if method.needs_teacher:
@@ -75,17 +74,19 @@ class UnlearnModel(BaseModel):
 
 
 class SupervisedModel(BaseModel):
-    """Standard supervised training of a task's network (the original model and the retrain oracle)."""
+    """Standard supervised training of a task's network (the original model and the retrain oracle); the
+    evaluator's predictions pick the best epoch."""
 
-    def __init__(self, network: nn.Module, task):
+    def __init__(self, network: nn.Module, task, evaluator):
         super().__init__(data_preprocessor=task.data_preprocessor(network))
         self.network = network
         self.task = task
+        self.evaluator = evaluator
 
     def forward(self, *args, mode: str = 'tensor', **kwargs):
         batch = _as_batch(args, kwargs)
         if mode == 'loss':
             return dict(loss_ce=self.task.supervised_loss(self.network, batch))
         if mode == 'predict':
-            return self.task.predict_for_metric(self.network, batch)
+            return self.evaluator.predict_for_metric(self.network, batch)
         return self.task.logits(self.network, batch)

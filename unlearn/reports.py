@@ -1,10 +1,6 @@
 """What a run leaves for people: the paper-style table (report.md) and the unlearning curves (PNG)."""
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
-
-COLUMN_TITLES = dict(acc_f='Acc_f ↓', acc_r='Acc_r ↑', acc_ft='Acc_ft ↓', acc_rt='Acc_rt ↑',
-                     h_mean='H-Mean ↑', mia='MIA ↓', iou_forget='IoU_f ↓', miou_remain='mIoU_r ↑',
-                     forget_to_background='→ background %', redistribution_gap='gap to Retrain ↓')
+from typing import Dict, List, Optional
 
 
 def diverged_fact(count: int, outputs: str, consequence: str = '') -> str:
@@ -17,9 +13,10 @@ def _cell(value) -> str:
     return '–' if value is None else f'{value:.2f}'
 
 
-def markdown_table(rows: Dict[str, Dict], columns: Sequence[str]) -> str:
-    """A markdown table with one row per model (original / retrain / this run)."""
-    head = '| model | ' + ' | '.join(COLUMN_TITLES.get(c, c) for c in columns) + ' |'
+def markdown_table(rows: Dict[str, Dict], columns: Dict[str, str]) -> str:
+    """A markdown table with one row per model (original / retrain / this run); ``columns``: metric key ->
+    title (the evaluator's)."""
+    head = '| model | ' + ' | '.join(columns.values()) + ' |'
     rule = '|---|' + '---|' * len(columns)
     body = ['| ' + name + ' | ' + ' | '.join(_cell(m.get(c)) for c in columns) + ' |' for name, m in rows.items()]
     return '\n'.join([head, rule, *body])

@@ -6,7 +6,7 @@ from typing import Dict, Sequence, Tuple
 from mmengine.config import Config
 from torch import nn
 
-from .apis import ForgetRequest, build_request
+from .apis import Experiment, load_experiment
 from .checkpoint import load_weights
 from .errors import UnlearnError
 
@@ -19,8 +19,9 @@ def _table_name(meta: dict) -> str:
     return meta['method']['type'] + (' (R)' if meta.get('method_uses_remain_data') else '')
 
 
-def load_run_networks(run_dirs: Sequence[Path]) -> Tuple[ForgetRequest, Dict[str, nn.Module]]:
-    """The forget request of the runs and ``{'Original', 'Retrain', <each run's method>: network}``.
+def load_run_networks(run_dirs: Sequence[Path]) -> Tuple[Experiment, Dict[str, nn.Module]]:
+    """The experiment of the runs (task, forget request) and ``{'Original', 'Retrain' (if the runs had one),
+    <each run's method>: network}``.
 
     The reference models are the first run's (from the checkpoint paths in its meta.json); every run must
     have forgotten the same classes from the same original model, or the panels would not be comparable.
@@ -36,17 +37,19 @@ def load_run_networks(run_dirs: Sequence[Path]) -> Tuple[ForgetRequest, Dict[str
                 or meta['checkpoints']['original']['sha256'] != first['checkpoints']['original']['sha256']):
             raise UnlearnError(f'{run_dir} forgot other classes or started from another original model than '
                                f'{run_dirs[0]}')
-    cfg = Config.fromfile(str(Path(run_dirs[0]) / 'config.py'))
-    request = build_request(cfg)
+    cfg = Config.fromfile(str(Path(run_dirs[0]) / 'config.py'), import_custom_modules=False)
+    experiment = load_experiment(cfg)
     networks = {}
     for title, kind in (('Original', 'original'), ('Retrain', 'retrain')):
+        if first['checkpoints'].get(kind) is None:
+            continue
         path = Path(first['checkpoints'][kind]['path'])
         if not path.is_file():
             raise UnlearnError(f'the {kind} model {path} of {run_dirs[0]} is gone (run from the folder the run '
                                'was started in, or train it again with tools/train.py)')
-        networks[title] = load_weights(request.task.build_network(cfg.model), path)
+        networks[title] = load_weights(experiment.task.build_network(cfg.model), path)
     for run_dir, meta in zip(map(Path, run_dirs), metas):
         title = _table_name(meta)
         title = title if title not in networks else f'{title} ({run_dir.name})'
-        networks[title] = load_weights(request.task.build_network(cfg.model), run_dir / 'unlearned.pth')
-    return request, networks
+        networks[title] = load_weights(experiment.task.build_network(cfg.model), run_dir / 'unlearned.pth')
+    return experiment, networks

@@ -22,12 +22,13 @@ from mmengine.logging import MMLogger
 from mmengine.runner import set_random_seed
 from torch import nn
 
-from .adapter import Splits, TaskAdapter
+from .adapter import TaskAdapter
 from .checkpoint import load_state_dict, load_weights, save_json, save_state_dict, sha256_file
 from .engine import init_distributed, mmengine_runner
 from .errors import UnlearnError, first_line
 from .locks import exclusive_lock, remove_stale_locks, try_lock
 from .model import SupervisedModel
+from .request import ForgetRequest, ReferenceData
 
 ORIGINAL, RETRAIN = 'original', 'retrain'
 
@@ -42,30 +43,29 @@ class ObtainedModel:
 
 
 def model_key(kind: str, task: TaskAdapter, model_cfg: dict, train_schedule: dict,
-              forget_classes: Optional[Sequence[int]]) -> str:
+              forget_classes: Sequence[int]) -> str:
     """Hash of what determines a trained model; the oracle also depends on what it never saw."""
     spec = dict(kind=kind, data=task.fingerprint(), model=model_cfg, recipe=train_schedule,
                 forget_classes=list(forget_classes) if kind == RETRAIN else None)
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def train_supervised(task: TaskAdapter, network: nn.Module, train_set, val_set, schedule: dict,
+def train_supervised(task: TaskAdapter, evaluator, network: nn.Module, data: ReferenceData, schedule: dict,
                      log_file: Path, launcher: str = 'none') -> nn.Module:
-    """Train with mmengine's stock loop; keep the epoch with the best validation score (SPEC.md §4.4).
-
-    The official code selects on the test split (the full test set for the original, D_rt for the
-    oracle); this is reproduced here, so ``val_set`` is a test split.
-    """
-    evaluator, key = task.selection_metric()
+    """Train with mmengine's stock loop; keep the epoch with the best score of the evaluator's selection
+    metric on ``data.val`` (SPEC.md §4.4: the official code selects on a test split, the full test set for
+    the original, D_rt for the oracle)."""
+    metric, key = evaluator.selection_metric()
+    train_set, val_set = data.train, data.val
     with mmengine_runner(
-        model=SupervisedModel(network, task),
+        model=SupervisedModel(network, task, evaluator),
         log_file=log_file, seed=schedule['seed'], launcher=launcher,
         train_dataloader=task.dataloader(train_set, schedule['batch_size'], shuffle=True),
         max_epochs=schedule['max_epochs'],
         optim_wrapper=copy.deepcopy(schedule['optim_wrapper']),
         param_scheduler=copy.deepcopy(schedule.get('param_scheduler')),
         val_dataloader=task.dataloader(val_set, schedule['batch_size'], shuffle=False),
-        val_evaluator=evaluator,
+        val_evaluator=metric,
         checkpoint_hook=dict(type='CheckpointHook', interval=-1, save_best=key, rule='greater',
                              save_last=False, save_optimizer=False, save_param_scheduler=False),
         log_interval=schedule.get('log_interval', 50),
@@ -82,10 +82,10 @@ def _plain(cfg_dict) -> dict:
     return cfg_dict.to_dict() if hasattr(cfg_dict, 'to_dict') else dict(cfg_dict)
 
 
-def cached_model_path(kind: str, cfg, task: TaskAdapter, forget_classes: Sequence[int]) -> Path:
+def cached_model_path(kind: str, cfg, task: TaskAdapter, request: ForgetRequest) -> Path:
     """Where the cache keeps the ``kind`` model of this config (whether or not it exists yet)."""
     model_cfg = _plain(cfg.model)
-    key = model_key(kind, task, model_cfg, _plain(cfg.train_schedule), forget_classes)
+    key = model_key(kind, task, model_cfg, _plain(cfg.train_schedule), request.forget_classes)
     return Path(cfg.checkpoint_dir) / f'{kind}-{model_cfg["type"]}-{key}.pth'
 
 
@@ -113,14 +113,14 @@ def verify_cached_model(path: Path) -> str:
     return actual
 
 
-def check_reference_cache(cfg, task: TaskAdapter, forget_classes: Sequence[int]) -> None:
+def check_reference_cache(cfg, task: TaskAdapter, request: ForgetRequest, kinds: Sequence[str]) -> None:
     """Verify the cached original model and retrain oracle that exist, before anything is trained.
 
     Models the config brings itself (``original_checkpoint`` ...) are not the cache's. An entry another
     process is writing now (its lock is held) is verified by :func:`obtain_model` once it is written.
     """
-    for kind in (ORIGINAL, RETRAIN):
-        path = cached_model_path(kind, cfg, task, forget_classes)
+    for kind in kinds:
+        path = cached_model_path(kind, cfg, task, request)
         if cfg.get(f'{kind}_checkpoint') or not path.is_file():
             continue
         if not _being_written(path):
@@ -158,18 +158,32 @@ def _cache_entry_lock(path: Path, kind: str, logger: MMLogger) -> Iterator[None]
         yield
 
 
-def obtain_model(kind: str, cfg, task: TaskAdapter, splits: Splits, forget_classes: Sequence[int],
-                 logger: MMLogger, launcher: str = 'none') -> ObtainedModel:
-    """Load the user's checkpoint, or the cached one (verified), or train it now and cache it (logged)."""
-    set_random_seed(cfg.train_schedule['seed'])  # so the initial weights, too, follow from the cache key
-    network = task.build_network(cfg.model)
-    user_path = cfg.get(f'{kind}_checkpoint')
-    if user_path:
-        load_weights(network, user_path)
-        return ObtainedModel(network, Path(user_path), sha256_file(user_path), trained_now=False)
+def seeded_network(cfg, task: TaskAdapter) -> nn.Module:
+    """A freshly initialised network under the training seed: a trained model's initial weights, too, follow
+    from its cache key."""
+    set_random_seed(cfg.train_schedule['seed'])
+    return task.build_network(cfg.model)
 
+
+def user_model(kind: str, cfg, task: TaskAdapter) -> Optional[ObtainedModel]:
+    """The user's own ``<kind>_checkpoint``, loaded (and so checked) once; None if the config names none."""
+    path = cfg.get(f'{kind}_checkpoint')
+    if not path:
+        return None
+    network = seeded_network(cfg, task)
+    try:
+        load_weights(network, path)
+    except UnlearnError as e:
+        raise UnlearnError(f'{kind}_checkpoint: {e}') from e
+    return ObtainedModel(network, Path(path), sha256_file(path), trained_now=False)
+
+
+def obtain_model(kind: str, cfg, task: TaskAdapter, evaluator, request: ForgetRequest, network: nn.Module,
+                 logger: MMLogger, launcher: str = 'none') -> ObtainedModel:
+    """The cached ``kind`` model (verified), or ``network`` (freshly built by :func:`seeded_network`) trained
+    now and cached (logged)."""
     schedule, model_cfg = _plain(cfg.train_schedule), _plain(cfg.model)
-    path = cached_model_path(kind, cfg, task, forget_classes)
+    path = cached_model_path(kind, cfg, task, request)
     key = path.stem.rsplit('-', 1)[-1]
     path.parent.mkdir(parents=True, exist_ok=True)
     init_distributed(launcher)  # ranks are known before rank 0 alone locks
@@ -182,19 +196,18 @@ def obtain_model(kind: str, cfg, task: TaskAdapter, splits: Splits, forget_class
             return ObtainedModel(network, path, sha, trained_now=False)
 
         what = 'on all training data' if kind == ORIGINAL else \
-            f'on the remaining data only (never seeing {task.forget_class_names(forget_classes)})'
+            f'on the remaining data only (never seeing {request.forget_names})'
         logger.info(f'No cached {kind} model: training it once {what} for {schedule["max_epochs"]} epochs; '
                     f'it will be saved as {path}')
-        train_set, val_set = (splits.train, splits.test) if kind == ORIGINAL else \
-            (splits.train_remain, splits.test_remain)
+        data = request.original_data if kind == ORIGINAL else request.oracle_data
         started, cpu_started = time.time(), time.process_time()
-        train_supervised(task, network, train_set, val_set, schedule, log_file=path.with_suffix('.log'),
+        train_supervised(task, evaluator, network, data, schedule, log_file=path.with_suffix('.log'),
                          launcher=launcher)
         sha = None
         if is_main_process():
             sha = save_state_dict(network, path)
             save_json(dict(kind=kind, key=key, model=model_cfg, data=task.fingerprint(), recipe=schedule,
-                           forget_classes=list(forget_classes) if kind == RETRAIN else None,
+                           forget_classes=list(request.forget_classes) if kind == RETRAIN else None,
                            sha256=sha, train_wall_time_s=time.time() - started,
                            # CPU time beside wall time tells a contended timing apart; float sums (hence the
                            # weights) depend on the thread count, so a retraining reproduces this file only with it

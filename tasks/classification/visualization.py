@@ -11,24 +11,16 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset, Subset
 
-from unlearn.evaluation import seeded_loader
+from unlearn.inference import device_of, predict
 from unlearn.reports import pyplot, save_figure
 
 
-@torch.no_grad()
 def penultimate_features(network: nn.Module, dataset: Dataset, batch_size: int = 256) -> Tuple[np.ndarray, np.ndarray]:
-    """``network.features`` of every item, ``[N, D]``, and the labels ``[N]`` (eval mode, then restored).
-    Items are drawn under a fixed seed (:func:`unlearn.evaluation.seeded_loader`): every model embeds the same
-    images even from augmented data, and the global random state is left as it was."""
-    was_training = network.training
-    network.eval()
-    device = next(network.parameters()).device
-    features, labels = [], []
-    with seeded_loader(dataset, 0, batch_size=batch_size) as loader:
-        for images, target in loader:
-            features.append(network.features(images.to(device)).flatten(1).float().cpu())
-            labels.append(target)
-    network.train(was_training)
+    """``network.features`` of every item, ``[N, D]``, and the labels ``[N]``. Items are drawn under a fixed
+    seed (:func:`unlearn.inference.predict`): every model embeds the same images even from augmented data."""
+    outputs = predict(network, dataset, lambda net, batch: (
+        net.features(batch[0].to(device_of(net))).flatten(1).float().cpu(), batch[1]), seed=0, batch_size=batch_size)
+    features, labels = zip(*outputs)
     return torch.cat(features).numpy(), torch.cat(labels).numpy()
 
 

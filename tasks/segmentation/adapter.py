@@ -5,42 +5,31 @@ adapter only maps them onto the class dimension: per-pixel logits ``[N, K, H, W]
 forget classes' channels erased at every pixel, void (255) excluded (SPEC.md §5.3).
 """
 import copy
-from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 import torch
 from mmengine.config import ConfigDict
-from mmengine.dataset import pseudo_collate
 from mmengine.dist import is_distributed
-from mmengine.evaluator import Evaluator
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import DefaultScope
-from mmseg.evaluation import IoUMetric
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
-from PIL import Image
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from unlearn.adapter import Splits, TaskAdapter
+from unlearn.adapter import TaskAdapter
+from unlearn.capabilities import ExportsModel, Relabelling
 from unlearn.checkpoint import load_state_dict
 from unlearn.errors import UnlearnError
-from unlearn.evaluation import seeded_loader
-from unlearn.progress import progress
 from unlearn.registry import TASKS
-from unlearn.reports import diverged_fact
+from unlearn.request import ForgetRequest, ReferenceData, resolve_classes
+from unlearn.tensor_task import labels_in
 
-from .data import (VOID, RelabelledForgetPixels, SegSubset, build_mmseg_dataset, class_pixel_counts,
-                   with_pipeline)
-from .metrics import (confusion_matrix, pixel_accuracy, predicted_pixels, segmentation_metrics,
-                      total_variation)
-from .visualization import overlay_figure, redistribution_figure
+from .data import VOID, RelabelledForgetPixels, SegSubset, build_mmseg_dataset, class_pixel_counts, with_pipeline
+from .export import write_mmseg_files
 
 REMAIN_POLICIES = ('drop_images', 'void_pixels')
-#: The methods defined on per-pixel logits and labels (issue #4); the others (Boundary Shrink / Expand,
-#: L2UL, Fisher, Influence) act on whole-image inputs or a classifier layer and have no per-pixel version.
-PIXEL_METHODS = ('DELETE', 'RandomLabel', 'NegativeGradient', 'Finetune', 'BadTeacher', 'SalUn', 'SCRUB')
 
 
 def _config(cfg) -> ConfigDict:
@@ -49,8 +38,13 @@ def _config(cfg) -> ConfigDict:
 
 
 @TASKS.register_module()
-class SegmentationTask(TaskAdapter):
+class SegmentationTask(TaskAdapter, Relabelling, ExportsModel):
     """Semantic segmentation with an mmseg ``EncoderDecoder`` and mmseg datasets.
+
+    Per-pixel logits and labels carry every method defined on them (DELETE, Random Label, Negative Gradient,
+    Finetune, Bad Teacher, SalUn, SCRUB). The task has no images in pixel space behind a normalisation of its
+    own (mmseg normalises in its data preprocessor), no single label per image and a convolutional classifier,
+    so the methods that need those (Boundary Shrink / Expand, L2UL, Fisher, Influence) are refused.
 
     The data come from the config's mmseg keys, so an mmseg config is used as it is: ``train_dataloader``
     (training images, training pipeline) and ``val_dataloader`` (the test-side images and pipeline).
@@ -65,6 +59,7 @@ class SegmentationTask(TaskAdapter):
         data_hint: said when the data cannot be read, e.g. where to download it and where to put it.
         num_workers: dataloader workers (0 = in the main process).
     """
+    evaluator = 'SegmentationEvaluator'
     config_keys = dict(train_dataloader="mmseg's training data (dataset with the training pipeline)",
                        val_dataloader="mmseg's validation data (the test-side splits and metrics)")
 
@@ -87,7 +82,6 @@ class SegmentationTask(TaskAdapter):
         self.train_eval = self._build_dataset(with_pipeline(self.train_cfg, self.val_cfg['pipeline']), data_hint)
         self.class_names = list(self.train.metainfo['classes'])
         self.palette = [list(c) for c in self.train.metainfo.get('palette', [])]
-        self.forget_classes: List[int] = []
 
     @staticmethod
     def _build_dataset(cfg: dict, data_hint: str):
@@ -102,9 +96,6 @@ class SegmentationTask(TaskAdapter):
     def fingerprint(self) -> Dict[str, Any]:
         return dict(task='segmentation', train=self.train_cfg, val=self.val_cfg,
                     min_forget_pixels=self.min_forget_pixels, remain_policy=self.remain_policy)
-
-    def evaluation_fingerprint(self) -> Dict[str, Any]:
-        return dict()
 
     def build_network(self, model_cfg: dict) -> nn.Module:
         """The mmseg segmentor, with mmseg's weight init; ``pretrained`` is a local file, never a download."""
@@ -140,29 +131,39 @@ class SegmentationTask(TaskAdapter):
             raise UnlearnError(f'model.pretrained={path}: none of its weights fit the backbone '
                                f'{type(network.backbone).__name__}')
 
-    def build_splits(self, forget_classes: Sequence[int]) -> Splits:
-        self.forget_classes = list(forget_classes)
-        names = self.forget_class_names(forget_classes)
+    def forget_request(self, cfg, original: Optional[nn.Module] = None) -> ForgetRequest:
+        """Forget images: those with ``min_forget_pixels`` pixels of the forget classes; remaining data per
+        ``remain_policy``, its forget pixels void either way (SPEC.md §5.3)."""
+        classes = resolve_classes(self.class_names, cfg.forget_classes)
+        names = [self.class_names[i] for i in classes]
         split = {}
         for name, dataset in (('train', self.train), ('val', self.val)):
             counts = class_pixel_counts(dataset, self.num_classes)
-            forget = counts[:, self.forget_classes].sum(1) >= self.min_forget_pixels
+            forget = counts[:, classes].sum(1) >= self.min_forget_pixels
             if not forget.any():
                 raise UnlearnError(f'no {name} image has {self.min_forget_pixels}+ pixels of {names}: the forget '
                                    f'split would be empty')
             remain = ~forget if self.remain_policy == 'drop_images' else np.ones_like(forget)
             split[name] = np.flatnonzero(forget), np.flatnonzero(remain)
         (train_f, train_r), (val_f, val_r) = split['train'], split['val']
-        hidden = self.forget_classes
-        return Splits(
-            train=self.train,
+        train_remain = SegSubset(self.train, train_r, void_classes=classes)
+        test_remain = SegSubset(self.val, val_r, void_classes=classes)
+        return ForgetRequest(
+            forget_classes=classes, forget_names=names,
             train_forget=SegSubset(self.train, train_f),
-            train_remain=SegSubset(self.train, train_r, void_classes=hidden),
+            train_remain=train_remain,
             train_forget_eval=SegSubset(self.train_eval, train_f),
-            train_remain_eval=SegSubset(self.train_eval, train_r, void_classes=hidden),
-            test=self.val,
+            train_remain_eval=SegSubset(self.train_eval, train_r, void_classes=classes),
             test_forget=SegSubset(self.val, val_f),
-            test_remain=SegSubset(self.val, val_r, void_classes=hidden))
+            test_remain=test_remain,
+            original_data=ReferenceData(train=self.train, val=self.val),
+            oracle_data=ReferenceData(train=train_remain, val=test_remain),
+            is_forget=lambda batch: labels_in(self.labels(batch), classes),
+            test=self.val)
+
+    def classifier(self, network: nn.Module) -> nn.Module:
+        """The decode head's 1x1 convolution to the K classes (mmseg's ``conv_seg``)."""
+        return network.decode_head.conv_seg
 
     def data_preprocessor(self, network: nn.Module) -> nn.Module:
         """mmseg's ``SegDataPreProcessor`` of the segmentor: normalise, pad images and labels alike."""
@@ -190,10 +191,10 @@ class SegmentationTask(TaskAdapter):
         """``[N, H, W]`` class ids, 255 on void and padding (see :meth:`valid_mask`)."""
         return torch.stack([s.gt_sem_seg.data[0] for s in batch['data_samples']]).long()
 
-    def erase_mask(self, batch: dict, forget_classes: Sequence[int], all_forget_classes: bool = False) -> Tensor:
+    def erase_mask(self, batch: dict, request: ForgetRequest, all_forget_classes: bool = False) -> Tensor:
         """Every forget class's channel at every pixel (SPEC.md §5.3), whatever ``all_forget_classes`` says."""
         mask = torch.zeros(1, self.num_classes, 1, 1, dtype=torch.bool, device=batch['inputs'].device)
-        mask[:, list(forget_classes)] = True
+        mask[:, list(request.forget_classes)] = True
         return mask
 
     def valid_mask(self, batch: dict) -> Tensor:
@@ -204,106 +205,10 @@ class SegmentationTask(TaskAdapter):
         loss, _ = network.parse_losses(network.loss(batch['inputs'], batch['data_samples']))
         return loss
 
-    def predict_for_metric(self, network: nn.Module, batch: dict) -> list:
-        return network.predict(batch['inputs'], batch['data_samples'])
-
-    def selection_metric(self) -> tuple:
-        return Evaluator([IoUMetric(iou_metrics=['mIoU'])]), 'mIoU'
-
-    def check_method(self, method) -> None:
-        name = type(method).__name__
-        if name not in PIXEL_METHODS:
-            raise UnlearnError(f'{name} has no per-pixel version, so it cannot unlearn a segmentation class; '
-                               f'choose one of {list(PIXEL_METHODS)}')
-
-    def relabel(self, dataset: Dataset, relabel: Callable[[int, int], int]) -> Dataset:
+    def relabel(self, dataset: Dataset, relabel: Callable[[int, int], int], request: ForgetRequest) -> Dataset:
         """Each forget image's forget pixels take the class ``relabel(i, u)`` (Random Label per pixel)."""
-        return RelabelledForgetPixels(dataset, self.forget_classes, relabel)
+        return RelabelledForgetPixels(dataset, request.forget_classes, relabel)
 
-    # --- evaluation ------------------------------------------------------------------------------------
-    @torch.no_grad()
-    def confusion(self, network: nn.Module, dataset: Dataset, split: str, desc: str = '') -> np.ndarray:
-        """``[K, K + 1]`` pixel counts (rows: ground truth, columns: prediction, then no prediction) of mmseg's
-        ``predict``, at each image's original resolution, void excluded. mmseg's test pipelines draw nothing
-        random; the ``split``'s seed (:meth:`evaluation_seed`) keeps a random one, if configured, reproducible."""
-        was_training = network.training
-        network.eval()
-        total = torch.zeros(self.num_classes, self.num_classes + 1, dtype=torch.long)
-        with seeded_loader(dataset, self.evaluation_seed(split), batch_size=self.eval_batch_size,
-                           num_workers=self.num_workers, collate_fn=pseudo_collate) as loader, \
-                progress(desc, len(dataset)) as update:
-            for batch in loader:
-                data = network.data_preprocessor(batch, False)
-                for sample in network.predict(data['inputs'], data['data_samples']):
-                    pred = predicted_pixels(sample.pred_sem_seg.data[0], sample.seg_logits.data)
-                    total += confusion_matrix(pred, sample.gt_sem_seg.data[0], self.num_classes).cpu()
-                update(len(batch['inputs']))
-        network.train(was_training)
-        return total.numpy()
-
-    def accuracy(self, network: nn.Module, dataset: Dataset, split: str) -> float:
-        """For the unlearning curves: accuracy on the forget classes' pixels if the images have any, else on
-        all pixels (so a forget sample's curve falls when the class is forgotten)."""
-        confusion = self.confusion(network, dataset, split)
-        forget_pixels = confusion[self.forget_classes].sum() if self.forget_classes else 0
-        return pixel_accuracy(confusion, self.forget_classes if forget_pixels else range(self.num_classes))
-
-    def evaluate(self, network: nn.Module, splits: Splits,
-                 original: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-        """IoU per class, forget-class IoU, remaining mIoU, forget-pixel accuracy on train and val, and
-        where the forget pixels go (SPEC.md §5.3)."""
-        return segmentation_metrics(
-            test=self.confusion(network, splits.test, 'test', desc='val'),
-            train_forget=self.confusion(network, splits.train_forget_eval, 'train_forget_eval', desc='D_f'),
-            train_remain=self.confusion(network, splits.train_remain_eval, 'train_remain_eval', desc='D_r'),
-            forget_classes=self.forget_classes, class_names=self.class_names, original=original)
-
-    def compare_to_retrain(self, metrics: Dict[str, Any], retrain: Dict[str, Any]) -> Dict[str, Any]:
-        """``redistribution_gap``: total variation (percent) between where a model's forget pixels go and
-        where the oracle's go; the paper's point is that DELETE's go where the retrained model's do."""
-        return dict(redistribution_gap=total_variation(metrics['forget_pixels_to'], retrain['forget_pixels_to']))
-
-    @torch.no_grad()
-    def write_figures(self, folder: Path, networks: Dict[str, nn.Module], metrics: Dict[str, Dict[str, Any]],
-                      splits: Splits, num_images: int = 4) -> None:
-        """``overlays.png``: the val images with the most forget pixels, every model's prediction side by side
-        (the paper's Fig. 6); ``forget_pixels.png``: where each model's forget pixels go. Both dicts are keyed
-        by the models' names in the report."""
-        items = [splits.test_forget[i] for i in range(len(splits.test_forget))]
-        forget = torch.tensor(self.forget_classes)
-        items = sorted(items, key=lambda it: -int(torch.isin(it['data_samples'].gt_sem_seg.data, forget).sum()))
-        samples = []
-        for item in items[:num_images]:
-            predictions = {}
-            for name, network in networks.items():
-                was_training = network.training
-                network.eval()
-                data = network.data_preprocessor(pseudo_collate([item]), False)
-                predictions[name] = network.predict(data['inputs'], data['data_samples'])[0].pred_sem_seg.data[0]
-                network.train(was_training)
-            image = np.asarray(Image.open(item['data_samples'].img_path).convert('RGB'))
-            samples.append((image, item['data_samples'].gt_sem_seg.data[0].numpy(),
-                            {k: v.cpu().numpy() for k, v in predictions.items()}))
-        names = ', '.join(self.forget_class_names(self.forget_classes))
-        overlay_figure(folder / 'overlays.png', samples, self.palette, self.class_names,
-                       f'Forgetting {names}: val images with the most {names} pixels')
-        redistribution_figure(folder / 'forget_pixels.png', {k: m['forget_pixels_to'] for k, m in metrics.items()},
-                              f'Where the val {names} pixels go')
-
-    def report_columns(self) -> List[str]:
-        return ['iou_forget', 'miou_remain', 'acc_f', 'acc_ft', 'h_mean', 'forget_to_background',
-                'redistribution_gap']
-
-    def report_facts(self, rows: Dict[str, Dict[str, Any]]) -> Dict[str, str]:
-        metrics = list(rows.values())[-1]
-        facts = {}
-        if metrics.get('non_finite_outputs'):
-            facts['Diverged'] = diverged_fact(metrics['non_finite_outputs'], 'pixels')
-        facts['IoU_f / mIoU_r'] = ('forget-class IoU on all val pixels; remaining-class mIoU on the val pixels '
-                                   'of remaining classes (metrics.json: per_class_iou, miou over all pixels)')
-        facts['Acc_f / Acc_ft'] = 'forget-pixel accuracy on training / val images, test pipeline'
-        facts['forget pixels go to'] = ', '.join(f'{k} {v:.1f}%' for k, v in sorted(
-            metrics['forget_pixels_to'].items(), key=lambda kv: -kv[1]) if v >= 0.5)
-        facts['gap to Retrain'] = "total variation between where its forget pixels go and where the oracle's go"
-        facts['figures'] = 'plots/overlays.png (predictions side by side), plots/forget_pixels.png'
-        return facts
+    def export(self, network: nn.Module, folder, cfg) -> Dict[str, str]:
+        """``mmseg_model.pth`` and ``mmseg_config.py``: mmseg's ``init_model`` and its tools/test.py load them."""
+        return write_mmseg_files(folder, network, cfg, self.class_names, self.palette)

@@ -7,8 +7,12 @@ grid keys (e.g. Table 5's alpha and T).
     python tools/analysis/plot_results.py RESULTS_CSV seed_boxplot --metrics acc_ft acc_rt h_mean --out fig2.png
     python tools/analysis/plot_results.py RESULTS_CSV forget_set_size --metrics acc_rt --out fig3.png
     python tools/analysis/plot_results.py RESULTS_CSV sweep --keys method.alpha method.temperature
+
+The metrics are labelled with the titles of the task's evaluator, read from the benchmark.json the benchmark
+wrote beside results.csv (without one, by their keys).
 """
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -32,20 +36,31 @@ def parse_args():
     return parser.parse_args()
 
 
+def metric_titles(results: Path) -> dict:
+    """The metric titles the benchmark used (its benchmark.json beside ``results``), or none."""
+    index = results.with_name('benchmark.json')
+    try:
+        titles = json.loads(index.read_text()).get('titles') if index.is_file() else None
+    except (OSError, ValueError, AttributeError):
+        titles = None
+    return titles if isinstance(titles, dict) else {}
+
+
 def main():
     args = parse_args()
     if not args.results.is_file():
         raise UnlearnError(f'no results file {args.results}')
     records = read_results(args.results)
     out = args.out or args.results.with_name(f'{args.figure}.png')
+    titles = metric_titles(args.results)
     if args.figure == 'seed_boxplot':
-        seed_boxplot(records, out, metrics=args.metrics or ('acc_ft', 'acc_rt'))
+        seed_boxplot(records, out, metrics=args.metrics or ('acc_ft', 'acc_rt'), titles=titles)
     elif args.figure == 'sweep':
         if not args.keys:
             raise UnlearnError('sweep needs --keys: the grid keys to plot against, e.g. method.alpha method.temperature')
-        sweep_plot(records, out, args.keys, metrics=args.metrics or ('acc_ft', 'acc_rt', 'h_mean'))
+        sweep_plot(records, out, args.keys, metrics=args.metrics or ('acc_ft', 'acc_rt', 'h_mean'), titles=titles)
     else:
-        forget_set_size_plot(records, out, metric=(args.metrics or ['h_mean'])[0])
+        forget_set_size_plot(records, out, metric=(args.metrics or ['h_mean'])[0], titles=titles)
     print(f'{args.figure} written to {out}')
 
 

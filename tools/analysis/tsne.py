@@ -31,15 +31,16 @@ def parse_args():
 
 def main():
     args = parse_args()
-    request, networks = load_run_networks(args.runs)
-    images = fixed_subset(request.splits.test, args.samples, args.seed)
+    experiment, networks = load_run_networks(args.runs)
+    request = experiment.request
+    images = fixed_subset(request.test, args.samples, args.seed)
     embeddings = {}
     for name, network in networks.items():
         features, labels = penultimate_features(network, images)
         embeddings[name] = tsne_2d(features, args.perplexity, args.seed)
         print(f'{name}: embedded {len(labels)} test images ({features.shape[1]} features)')
     out = args.out or args.runs[0] / 'plots' / 'tsne.png'
-    plot_tsne(embeddings, labels, request.task.class_names, request.forget_classes, out,
+    plot_tsne(embeddings, labels, experiment.task.class_names, request.forget_classes, out,
               title=f'Forgetting {", ".join(request.forget_names)}: penultimate features of the test set')
     print(f't-SNE written to {out}')
 

@@ -9,12 +9,19 @@ import functools
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import UnlearnError
-from ..reports import COLUMN_TITLES, pyplot, save_figure
+from ..reports import pyplot, save_figure
 
 FIGURES = ('seed_boxplot', 'forget_set_size', 'sweep')
+#: ``titles`` of the figures below: metric key -> its label (the task evaluator's ``columns``, which a benchmark
+#: writes into its benchmark.json); a metric it does not title is labelled by its key.
+Titles = Optional[Mapping[str, str]]
+
+
+def _label(titles: Titles, metric: str) -> str:
+    return (titles or {}).get(metric) or metric
 
 
 def _done(records: List[Dict[str, Any]], metrics: Sequence[str]) -> List[Dict[str, Any]]:
@@ -35,7 +42,7 @@ def _group(records: List[Dict[str, Any]], *fields: str) -> Dict[tuple, List[Dict
 
 
 def seed_boxplot(records: List[Dict[str, Any]], path: Path, metrics: Sequence[str] = ('acc_ft', 'acc_rt'),
-                 title: str = '') -> Path:
+                 title: str = '', titles: Titles = None) -> Path:
     """A panel per metric, a box per table row (and forget set, if several) over the seeds."""
     plt = pyplot()
     done = _done(records, metrics)
@@ -56,7 +63,7 @@ def seed_boxplot(records: List[Dict[str, Any]], path: Path, metrics: Sequence[st
             ax.axhline(retrain.pop(), color='black', linestyle='--', linewidth=1, label='Retrain')
             ax.legend(fontsize=7)
         ax.set_xticks(range(1, len(keys) + 1), labels, rotation=60, ha='right', fontsize=7)
-        ax.set_ylabel(f'{COLUMN_TITLES.get(metric, metric)} (%)')
+        ax.set_ylabel(f'{_label(titles, metric)} (%)')
         ax.grid(axis='y', alpha=0.3)
     counts = f'{min(seeds)}-{max(seeds)}' if len(set(seeds)) > 1 else f'{seeds[0] if seeds else 0}'
     fig.suptitle(title or f'{counts} seeds per method', fontsize=10)
@@ -64,7 +71,8 @@ def seed_boxplot(records: List[Dict[str, Any]], path: Path, metrics: Sequence[st
     return save_figure(fig, path)
 
 
-def forget_set_size_plot(records: List[Dict[str, Any]], path: Path, metric: str = 'h_mean', title: str = '') -> Path:
+def forget_set_size_plot(records: List[Dict[str, Any]], path: Path, metric: str = 'h_mean', title: str = '',
+                         titles: Titles = None) -> Path:
     """Mean ± std of ``metric`` over seeds against the number of forgotten classes, a line per row."""
     from .tables import summarize
     plt = pyplot()
@@ -85,7 +93,7 @@ def forget_set_size_plot(records: List[Dict[str, Any]], path: Path, metric: str 
     ax.set_xscale('log')
     ax.set_xticks(sizes, [str(n) for n in sizes])
     ax.set_xlabel('number of forgotten classes')
-    ax.set_ylabel(f'{COLUMN_TITLES.get(metric, metric)} (%)')
+    ax.set_ylabel(f'{_label(titles, metric)} (%)')
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
@@ -117,7 +125,8 @@ def sweep_series(records: List[Dict[str, Any]], key: str, grid_keys: Sequence[st
 
 
 def sweep_plot(records: List[Dict[str, Any]], path: Path, grid_keys: Sequence[str],
-               metrics: Sequence[str] = ('acc_ft', 'acc_rt', 'h_mean'), title: str = '') -> Path:
+               metrics: Sequence[str] = ('acc_ft', 'acc_rt', 'h_mean'), title: str = '', titles: Titles = None
+               ) -> Path:
     """A panel per grid key that takes several values, and a row of panels per method and forget set: each
     metric's mean ± std over seeds against the key's value (the other keys held, see :func:`sweep_series`),
     Retrain's value dashed in the metric's colour."""
@@ -145,7 +154,7 @@ def sweep_plot(records: List[Dict[str, Any]], path: Path, grid_keys: Sequence[st
                 points = [(x, st) for x, st in zip(xs, stats) if st is not None]
                 ax.errorbar([x for x, _ in points], [st.mean for _, st in points],
                             yerr=[st.std or 0 for _, st in points], marker='o', ms=4, capsize=3, color=color,
-                            label=COLUMN_TITLES.get(metric, metric))
+                            label=_label(titles, metric))
                 retrain = {r.get(f'retrain.{metric}') for r in cells} - {None}
                 if len(retrain) == 1:
                     ax.axhline(retrain.pop(), color=color, linestyle='--', linewidth=1)
@@ -163,10 +172,11 @@ def sweep_plot(records: List[Dict[str, Any]], path: Path, grid_keys: Sequence[st
 
 
 def draw_figures(records: List[Dict[str, Any]], names: Sequence[str], out_dir: Path, title: str = '',
-                 grid_keys: Sequence[str] = ()) -> List[Path]:
-    """The figures ``benchmark.figures`` names, as ``<out_dir>/<name>.png``; ``grid_keys``: what ``sweep`` plots."""
+                 grid_keys: Sequence[str] = (), titles: Titles = None) -> List[Path]:
+    """The figures ``benchmark.figures`` names, as ``<out_dir>/<name>.png``; ``grid_keys``: what ``sweep`` plots;
+    ``titles``: the metrics' labels."""
     draw = dict(seed_boxplot=seed_boxplot, forget_set_size=forget_set_size_plot,
                 sweep=functools.partial(sweep_plot, grid_keys=grid_keys))
     if not any(r['status'] == 'done' for r in records):
         return []
-    return [draw[name](records, out_dir / f'{name}.png', title=title) for name in names]
+    return [draw[name](records, out_dir / f'{name}.png', title=title, titles=titles) for name in names]

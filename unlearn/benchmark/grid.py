@@ -24,14 +24,14 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
 from ..apis import DEFAULT_SEED, build_method
 from ..config import check_config
 from ..errors import UnlearnError
-from ..registry import METHODS, register_all_modules
+from ..registry import METHODS
 
 SPEC_KEYS = {
     'methods': 'method config files (relative to the benchmark config) or method dicts, in table order',
@@ -39,7 +39,7 @@ SPEC_KEYS = {
     'seeds': 'unlearning seeds, averaged in the tables (default: [seed])',
     'grid': '{dotted.key: [values]} (cross product), or a list of such dicts (their union)',
     'out_dir': 'where cells, results.csv and the tables go (default: work_dirs/benchmarks/<config name>)',
-    'columns': "the tables' columns (default: the task's report columns, 'time_s' and 'speedup')",
+    'columns': "the tables' columns (default: the task evaluator's columns, 'time_s' and 'speedup')",
     'threads': 'torch intra-op threads for the cells (default: torch\'s); 1 is fastest for tiny models',
     'figures': "figures drawn from the results: 'seed_boxplot' (Fig. 2), 'forget_set_size' (Fig. 3), "
                "'sweep' (the metrics against each grid key, e.g. Table 5's alpha and T)",
@@ -49,8 +49,9 @@ SPEC_KEYS = {
 REFERENCE_KEYS = ('task', 'model', 'train_schedule', 'original_checkpoint', 'retrain_checkpoint')
 #: Grid keys that have their own benchmark entry.
 OWN_ENTRIES = dict(method='methods', forget_classes='forget_sets', seed='seeds')
-#: Settings that never change a run's results, left out of a cell's hash.
-UNHASHED_KEYS = ('work_dir', 'checkpoint_dir')
+#: Settings that never change a run's results, left out of a cell's hash (``custom_imports`` names the task's
+#: package; the task itself is in the hash).
+UNHASHED_KEYS = ('work_dir', 'checkpoint_dir', 'custom_imports')
 
 
 @dataclass
@@ -163,6 +164,7 @@ def _setting(key: str, value) -> str:
 
 def _with_defaults(method: dict) -> dict:
     """A method dict with the constructor's defaults filled in, so two entries compare by what they run."""
+    METHODS.import_from_location()
     signature = inspect.signature(METHODS.get(method['type']).__init__)
     defaults = {k: p.default for k, p in signature.parameters.items() if p.default is not inspect.Parameter.empty}
     return {**defaults, **method}
@@ -201,12 +203,24 @@ def cell_hash(cfg: dict) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
+def _table_names(base: Config, methods: List[Tuple[str, dict]]) -> List[str]:
+    """Each method's row name in the tables (its ``table_name``: "(R)" where it reads remaining data)."""
+    names = []
+    for name, method in methods:
+        probe = copy.deepcopy(base)
+        probe.method = method
+        try:
+            names.append(build_method(probe)[0].table_name)
+        except UnlearnError as e:
+            raise UnlearnError(f"benchmark.methods '{name}': {e}") from e
+    return names
+
+
 def expand_grid(cfg: Config, out_dir: Optional[Path] = None) -> List[Cell]:
     """The cells of the benchmark ``cfg``, forget set by forget set (so each oracle is trained once, first).
 
     Every cell's config is checked and its method built here: a bad entry fails before anything runs.
     """
-    register_all_modules()
     spec = benchmark_spec(cfg)
     out_dir = Path(out_dir or spec.get('out_dir') or default_out_dir(cfg))
     base = Config({k: v for k, v in cfg.to_dict().items() if k != 'benchmark'}, filename=cfg.filename)
@@ -222,14 +236,7 @@ def expand_grid(cfg: Config, out_dir: Optional[Path] = None) -> List[Cell]:
     grid_keys = list(dict.fromkeys(k for p in points for k in p))
     varying = [k for k in grid_keys if len({json.dumps(p.get(k), sort_keys=True, default=str) for p in points}) > 1]
 
-    table_names = []
-    for name, method in methods:
-        probe = copy.deepcopy(base)
-        probe.method = method
-        try:
-            table_names.append(build_method(probe).table_name)
-        except UnlearnError as e:
-            raise UnlearnError(f"benchmark.methods '{name}': {e}") from e
+    table_names = _table_names(base, methods)
     suffixes = _method_suffixes(methods, table_names)
 
     cells = []
@@ -250,7 +257,7 @@ def expand_grid(cfg: Config, out_dir: Optional[Path] = None) -> List[Cell]:
                     cell_cfg.seed = seed
                     try:
                         check_config(cell_cfg)
-                        build_method(copy.deepcopy(cell_cfg))
+                        build_method(cell_cfg)
                     except UnlearnError as e:
                         raise UnlearnError(f'benchmark cell ({name}, {group}, {point}): {e}') from e
                     readable = '-'.join([name, group, f'seed{seed}', *(_setting(k, point[k]) for k in varying

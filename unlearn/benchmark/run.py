@@ -30,7 +30,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 try:
     import fcntl
@@ -43,11 +43,12 @@ from mmengine.logging import MMLogger
 
 from ..apis import run_unlearning, unfinished_runs
 from ..checkpoint import save_json, save_text
-from ..config import build_task
+from ..config import build_evaluator, build_task
 from ..errors import UnlearnError
+from ..request import resolve_classes
 from .figures import FIGURES, draw_figures
 from .grid import Cell, benchmark_spec, default_out_dir, expand_grid
-from .tables import DEFAULT_EXTRA_COLUMNS, latex_tables, markdown_tables, read_results, results_csv
+from .tables import EXTRA_TITLES, latex_tables, markdown_tables, read_results, results_csv
 
 PathLike = Union[str, Path]
 RESULT_FILES = ('results.csv', 'table.md', 'table.tex', 'benchmark.json', *(f'{name}.png' for name in FIGURES))
@@ -109,9 +110,10 @@ def remove_killed_runs(cell: Cell) -> List[Path]:
     return stale
 
 
-def _train_times(meta: dict, kind: str) -> Dict[str, Optional[float]]:
-    """Wall and CPU time of training the cached ``kind`` model, from the sidecar JSON the cache writes beside it."""
-    sidecar = Path(meta['checkpoints'][kind]['path']).with_suffix('.json')
+def _train_times(checkpoint: dict, kind: str) -> Dict[str, Optional[float]]:
+    """Wall and CPU time of training the cached ``kind`` model, from the sidecar JSON the cache writes beside it
+    (``checkpoint``: its entry in meta.json's ``checkpoints``)."""
+    sidecar = Path(checkpoint['path']).with_suffix('.json')
     info = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
     return {f'{kind}.train_s': info.get('train_wall_time_s'), f'{kind}.train_cpu_s': info.get('train_cpu_time_s'),
             f'{kind}.threads': info.get('torch_threads')}
@@ -148,9 +150,12 @@ def cell_record(cell: Cell, run_dir: Optional[Path], error: Optional[str] = None
     meta = json.loads((run_dir / 'meta.json').read_text())
     record.update(_scalars(metrics))
     for kind in ('original', 'retrain'):
+        checkpoint = meta['checkpoints'].get(kind)
+        if checkpoint is None or metrics.get(kind) is None:  # a run without an oracle (retrain = None)
+            continue
         record.update(_scalars(metrics[kind], f'{kind}.'))
-        record[f'{kind}.sha256'] = meta['checkpoints'][kind]['sha256']
-        record.update(_train_times(meta, kind))
+        record[f'{kind}.sha256'] = checkpoint['sha256']
+        record.update(_train_times(checkpoint, kind))
     record.update(time_s=meta['wall_time_s']['unlearn_s'], cpu_s=meta.get('cpu_time_s', {}).get('unlearn_s'),
                   threads=meta.get('torch_threads'), run_dir=str(run_dir), error='')
     return record
@@ -187,7 +192,8 @@ def check_one_reference_model(records: List[Dict[str, Any]]) -> None:
     for r in (r for r in records if r['status'] == 'done'):
         where = r.get('merged_from') or 'the runs here'
         for kind in ('original', 'retrain'):
-            groups.setdefault((r['section'], r['forget_set'], kind), {}).setdefault(r[f'{kind}.sha256'], where)
+            if r.get(f'{kind}.sha256'):  # none: a run without an oracle
+                groups.setdefault((r['section'], r['forget_set'], kind), {}).setdefault(r[f'{kind}.sha256'], where)
     for (section, forget_set, kind), shas in groups.items():
         if len(shas) > 1:
             found = '; '.join(f'{sha[:12]} in {where}' for sha, where in shas.items())
@@ -208,15 +214,28 @@ def torch_threads(threads: Optional[int]) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def report_columns(cells: List[Cell]) -> List[str]:
-    """The task's report columns; building each task once also checks every forget set before any run."""
-    tasks = {}
+def report_columns(cells: List[Cell]) -> Dict[str, str]:
+    """The tables' metric columns, ``{key: title}``: the first cell's task evaluator's ``columns``. Building each
+    task (and its evaluator) once also checks every forget set before any run."""
+    evaluators = {}
     for cell in cells:
-        key = json.dumps(cell.config.to_dict()['task'], sort_keys=True, default=str)
-        if key not in tasks:
-            tasks[key] = build_task(cell.config)
-        tasks[key].resolve_forget_classes(cell.forget_classes)
-    return next(iter(tasks.values())).report_columns()
+        key = json.dumps([cell.config.get(k) for k in ('task', 'evaluator', 'custom_imports')], sort_keys=True,
+                         default=str)
+        if key not in evaluators:
+            task = build_task(cell.config)
+            evaluators[key] = task, build_evaluator(cell.config, task)
+        resolve_classes(evaluators[key][0].class_names, cell.forget_classes)
+    return dict(next(iter(evaluators.values()))[1].columns) if evaluators else {}
+
+
+def table_columns(spec: dict, cells: List[Cell]) -> Tuple[Dict[str, str], Dict[str, str]]:
+    """``(columns, titles)``: the tables' columns ``{key: title}`` (``benchmark.columns``, or the evaluator's
+    then the benchmark's own ``time_s`` and ``speedup``), and every title known (the evaluator's and the
+    benchmark's, for the figures); a key nobody titles is its own title."""
+    evaluated = report_columns(cells)
+    titles = {**EXTRA_TITLES, **evaluated}
+    keys = dict.fromkeys(spec.get('columns') or [*evaluated, *EXTRA_TITLES])
+    return {key: titles.get(key, key) for key in keys}, titles
 
 
 def _title(cfg: Config) -> str:
@@ -239,16 +258,45 @@ def _keep_previous(out_dir: Path, grid_id: str) -> None:
 
 
 def write_results(out_dir: Path, cfg: Config, cells: List[Cell], records: List[Dict[str, Any]],
-                  columns: List[str], failures: Dict[str, str]) -> None:
-    """results.csv, table.md, table.tex and benchmark.json, from every cell's record."""
+                  columns: Dict[str, str], failures: Dict[str, str], titles: Optional[Dict[str, str]] = None
+                  ) -> None:
+    """results.csv, table.md, table.tex and benchmark.json, from every cell's record; ``columns``: the tables'
+    ``{key: title}``. benchmark.json keeps the columns and the ``titles`` (metric key -> title), for the figures
+    drawn from results.csv later (tools/analysis/plot_results.py)."""
     grid_id = hashlib.sha256(json.dumps(sorted(c.key for c in cells)).encode()).hexdigest()[:12]
     with locked(out_dir):  # processes sharing the folder write one after the other
         _keep_previous(out_dir, grid_id)
         save_text(results_csv(records), out_dir / 'results.csv')
         save_text(markdown_tables(records, columns, _title(cfg)), out_dir / 'table.md')
         save_text(latex_tables(records, columns, _title(cfg)), out_dir / 'table.tex')
-        save_json(dict(grid_id=grid_id, config=cfg.filename, cells=[c.key for c in cells], failures=failures),
-                  out_dir / 'benchmark.json')
+        save_json(dict(grid_id=grid_id, config=cfg.filename, cells=[c.key for c in cells], columns=list(columns),
+                       titles={**columns, **(titles or {})}, failures=failures), out_dir / 'benchmark.json')
+
+
+def run_cell(cell: Cell, progress: str, logger: MMLogger, failures: Dict[str, str]) -> Optional[float]:
+    """Run ``cell`` unless another process is running or has finished it; return its wall time (None: not run,
+    or failed, recorded in ``failures`` for the next invocation to retry)."""
+    with locked(cell.work_dir, wait=False) as taken:
+        if not taken:
+            logger.info(f'{progress}: another process is running it, skipped')
+            return None
+        done = finished_run(cell)
+        if done is not None:
+            logger.info(f'{progress}: finished by another process ({done}), skipped')
+            return None
+        for stale in remove_killed_runs(cell):
+            logger.info(f'{progress}: removed {stale}, left by a run that was killed')
+        logger.info(f'{progress}: running {cell.row} on {cell.forget_set}, seed {cell.seed}')
+        started = time.time()
+        try:
+            run_dir = run_unlearning(cell.config)
+        except Exception as e:  # noqa: BLE001 - one cell's failure is recorded, the grid goes on
+            failures[cell.key] = f'{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""}'
+            logger.error(f'{progress}: FAILED ({failures[cell.key]}); it will be retried by the next run')
+            return None
+    duration = time.time() - started
+    logger.info(f'{progress}: done in {duration:.1f} s ({run_dir})')
+    return duration
 
 
 def run_benchmark(cfg: Config, out_dir: Optional[Path] = None, dry_run: bool = False,
@@ -264,7 +312,7 @@ def run_benchmark(cfg: Config, out_dir: Optional[Path] = None, dry_run: bool = F
     spec = benchmark_spec(cfg)
     out_dir = Path(out_dir or spec.get('out_dir') or default_out_dir(cfg))
     cells = expand_grid(cfg, out_dir)
-    columns = list(spec.get('columns') or report_columns(cells) + list(DEFAULT_EXTRA_COLUMNS))
+    columns, titles = table_columns(spec, cells)
     figures = list(spec.get('figures') or [])
     if set(figures) - set(FIGURES):
         raise UnlearnError(f'benchmark.figures: unknown {sorted(set(figures) - set(FIGURES))}; choose from {FIGURES}')
@@ -292,38 +340,19 @@ def run_benchmark(cfg: Config, out_dir: Optional[Path] = None, dry_run: bool = F
             if cell.key not in pending:
                 where = finished[cell.key] or merged[cell.key]['merged_from']
                 logger.info(f'{progress}: finished before ({where}), skipped')
-                continue
-            if results_only:
-                continue
-            with locked(cell.work_dir, wait=False) as taken:
-                if not taken:
-                    logger.info(f'{progress}: another process is running it, skipped')
-                    continue
-                done = finished_run(cell)
-                if done is not None:
-                    logger.info(f'{progress}: finished by another process ({done}), skipped')
-                    continue
-                for stale in remove_killed_runs(cell):
-                    logger.info(f'{progress}: removed {stale}, left by a run that was killed')
-                logger.info(f'{progress}: running {cell.row} on {cell.forget_set}, seed {cell.seed}')
-                started = time.time()
-                try:
-                    run_dir = run_unlearning(cell.config)
-                except Exception as e:  # noqa: BLE001 - one cell's failure is recorded, the grid goes on
-                    failures[cell.key] = f'{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""}'
-                    logger.error(f'{progress}: FAILED ({failures[cell.key]}); it will be retried by the next run')
-                    continue
-            durations.append(time.time() - started)
-            left = len(pending) - pending.index(cell.key) - 1
-            logger.info(f'{progress}: done in {durations[-1]:.1f} s ({run_dir}); '
-                        f'about {left * sum(durations) / len(durations) / 60:.1f} min left')
+            elif not results_only:
+                duration = run_cell(cell, progress, logger, failures)
+                if duration is not None:
+                    durations.append(duration)
+                    left = len(pending) - pending.index(cell.key) - 1
+                    logger.info(f'{progress}: about {left * sum(durations) / len(durations) / 60:.1f} min left')
     records = [cell_record(c, finished_run(c), failures.get(c.key), merged.get(c.key)) for c in cells]
-    write_results(out_dir, cfg, cells, records, columns, failures)
-    draw_figures(records, figures, out_dir, title=_title(cfg), grid_keys=list(cells[0].grid) if cells else [])
+    write_results(out_dir, cfg, cells, records, columns, failures, titles)
+    draw_figures(records, figures, out_dir, title=_title(cfg), grid_keys=list(cells[0].grid) if cells else [],
+                 titles=titles)
     if failures:
         logger.error(f'{len(failures)} of {len(cells)} cells failed: {sorted(failures)}')
     for handler in logger.handlers:
         handler.close()
     check_one_reference_model(records)  # after writing: hours of runs are kept even if the cache changed meanwhile
     return BenchmarkResult(out_dir, cells, records, len(durations) + len(failures), failures)
-

@@ -1,25 +1,26 @@
 """A benchmark's tables in the paper's layout, from its per-cell records (one results.csv row each).
 
-Rows: Original, Retrain, then each method in the config's order ("(R)" marks remain-data methods). Columns:
-the metrics as mean ± sample standard deviation over seeds, the wall time and the speed-up over retraining,
-repeated per forget set (the paper's column groups: CIFAR-10 / CIFAR-100 in Table 1, 1-20 classes in
-Table 4). A grid over a reference-model key (model, task, train_schedule) gives one table per value.
+Rows: Original, Retrain (unless the runs had no oracle: ``retrain = None``), then each method in the config's
+order ("(R)" marks remain-data methods). Columns: the metrics as mean ± sample standard deviation over seeds,
+titled as the task's evaluator titles them (``TaskEvaluator.columns``; LaTeX titles derived from those), the
+wall time and the speed-up over retraining, repeated per forget set (the paper's column groups: CIFAR-10 /
+CIFAR-100 in Table 1, 1-20 classes in Table 4). A grid over a reference-model key (model, task,
+train_schedule) gives one table per value.
 """
 import csv
 import io
 import math
+import re
 import statistics
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
-from ..reports import COLUMN_TITLES
-
-#: Columns every table gets after the task's metrics.
+#: Columns every table gets after the task's metrics: the benchmark's own, titled here. The metrics' titles
+#: are the task evaluator's (``TaskEvaluator.columns``); the benchmark passes them in.
 DEFAULT_EXTRA_COLUMNS = ('time_s', 'speedup')
-TITLES = {**COLUMN_TITLES, 'time_s': 'Time (s)', 'speedup': 'Speed-up'}
-LATEX_TITLES = dict(acc_f=r'Acc$_f\downarrow$', acc_r=r'Acc$_r\uparrow$', acc_ft=r'Acc$_{ft}\downarrow$',
-                    acc_rt=r'Acc$_{rt}\uparrow$', h_mean=r'H-Mean$\uparrow$', mia=r'MIA$\downarrow$',
-                    time_s='Time (s)', speedup='Speed-up')
+EXTRA_TITLES = dict(time_s='Time (s)', speedup='Speed-up')
+#: The columns of a table: metric key -> title, or just the keys (titled by ``EXTRA_TITLES``, else the key).
+Columns = Union[Mapping[str, str], Sequence[str]]
 REFERENCE_ROWS = dict(Original='original', Retrain='retrain')
 _CSV_HEAD = ['cell', 'status', 'section', 'row', 'method', 'forget_set', 'forget_classes', 'n_forget', 'seed']
 
@@ -39,6 +40,32 @@ def summarize(values: Sequence[Optional[float]]) -> Optional[Stat]:
     return Stat(statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None, len(values))
 
 
+def column_titles(columns: Columns) -> Dict[str, str]:
+    """``{key: title}`` of a table's columns, in order: a mapping's own titles (the benchmark's extras titled by
+    ``EXTRA_TITLES`` where it leaves them out), a list's keys titled by ``EXTRA_TITLES`` or themselves."""
+    if isinstance(columns, Mapping):
+        return {c: columns[c] or EXTRA_TITLES.get(c, c) for c in columns}
+    return {c: EXTRA_TITLES.get(c, c) for c in columns}
+
+
+_ARROWS = {'↓': r'\downarrow', '↑': r'\uparrow'}
+_SYMBOLS = {'→': r'$\rightarrow$', '←': r'$\leftarrow$'}
+_TITLE_PARTS = re.compile(r'(?P<text>.*?)(?:_(?P<sub>[A-Za-z0-9]+))?(?: (?P<arrow>[↓↑]))?')
+
+
+def latex_title(title: str) -> str:
+    r"""A column title in LaTeX: a trailing ``_sub`` as a subscript and a trailing arrow in math mode
+    (``Acc_ft ↓`` -> ``Acc$_{ft}\downarrow$``, ``H-Mean ↑`` -> ``H-Mean$\uparrow$``), the rest escaped (arrows
+    elsewhere in math mode too). Derived from the evaluator's titles, so a task never writes LaTeX."""
+    parts = _TITLE_PARTS.fullmatch(title)
+    sub, arrow = parts['sub'], parts['arrow']
+    maths = ('' if sub is None else f'_{sub}' if len(sub) == 1 else f'_{{{sub}}}') + _ARROWS.get(arrow, '')
+    text = _latex_escape(parts['text'])
+    for symbol, latex in _SYMBOLS.items():
+        text = text.replace(symbol, latex)
+    return text + (f'${maths}$' if maths else '')
+
+
 def _distinct_models(records: List[Dict[str, Any]], kind: str) -> List[Dict[str, Any]]:
     """One record per distinct ``kind`` checkpoint: the reference rows are not weighted by the method count."""
     seen = {}
@@ -53,6 +80,12 @@ def _reference_row(records, kind: str, columns: Sequence[str]) -> Dict[str, Opti
     row['time_s'] = summarize([m.get(f'{kind}.train_s') for m in models])
     row['speedup'] = Stat(1.0, None, 1) if kind == 'retrain' and row['time_s'] else None
     return row
+
+
+def _has_reference(done: List[Dict[str, Any]], kind: str) -> bool:
+    """Whether the table gets a ``kind`` row: unless its finished runs had none (``retrain = None``: no oracle).
+    A group with no finished run yet shows every reference row, empty."""
+    return not done or any(r.get(f'{kind}.sha256') for r in done)
 
 
 def _method_row(records, columns: Sequence[str]) -> Dict[str, Optional[Stat]]:
@@ -76,7 +109,8 @@ def aggregate(records: List[Dict[str, Any]], columns: Sequence[str]) -> Dict[str
         for group in dict.fromkeys(r['forget_set'] for r in in_section):
             cells = [r for r in in_section if r['forget_set'] == group]
             done = [r for r in cells if r['status'] == 'done']
-            rows = {title: _reference_row(done, kind, metric_columns) for title, kind in REFERENCE_ROWS.items()}
+            rows = {title: _reference_row(done, kind, metric_columns) for title, kind in REFERENCE_ROWS.items()
+                    if _has_reference(done, kind)}
             for name in dict.fromkeys(r['row'] for r in cells):
                 rows[name] = _method_row([r for r in done if r['row'] == name], metric_columns)
             tables.setdefault(section, {})[group] = rows
@@ -140,19 +174,21 @@ def _timing_note(done: List[Dict[str, Any]]) -> str:
     return note
 
 
-def markdown_tables(records: List[Dict[str, Any]], columns: Sequence[str], title: str) -> str:
-    """table.md: a table per section, forget sets side by side (their name before each column title)."""
+def markdown_tables(records: List[Dict[str, Any]], columns: Columns, title: str) -> str:
+    """table.md: a table per section, forget sets side by side (their name before each column title).
+    ``columns``: metric key -> title (the task evaluator's ``columns`` and the benchmark's extras), or keys."""
+    titles = column_titles(columns)
     lines = [f'# {title}', '', _seed_note(records), '']
-    for section, groups in aggregate(records, columns).items():
+    for section, groups in aggregate(records, list(titles)).items():
         if section:
             lines += [f'## {section}', '']
         several = len(groups) > 1
         if not several:
             lines += [f'Forgetting: {next(iter(groups))}', '']
-        heads = [f'{g}: {TITLES.get(c, c)}' if several else TITLES.get(c, c) for g in groups for c in columns]
+        heads = [f'{g}: {t}' if several else t for g in groups for t in titles.values()]
         lines += ['| method | ' + ' | '.join(heads) + ' |', '|---|' + '---|' * len(heads)]
         for name in next(iter(groups.values())):
-            cells = [format_stat(c, groups[g].get(name, {}).get(c)) for g in groups for c in columns]
+            cells = [format_stat(c, groups[g].get(name, {}).get(c)) for g in groups for c in titles]
             lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
         lines.append('')
     return '\n'.join(lines)
@@ -164,24 +200,28 @@ def _latex_escape(text: str) -> str:
     return text.replace('±', r'$\pm$').replace('×', r'$\times$').replace('–', '--')
 
 
-def latex_tables(records: List[Dict[str, Any]], columns: Sequence[str], title: str) -> str:
-    """table.tex: a booktabs tabular per section, a multicolumn header per forget set."""
+def latex_tables(records: List[Dict[str, Any]], columns: Columns, title: str) -> str:
+    """table.tex: a booktabs tabular per section, a multicolumn header per forget set (``columns`` as in
+    :func:`markdown_tables`; the titles in LaTeX by :func:`latex_title`)."""
+    titles = column_titles(columns)
+    heads = [latex_title(t) if t != c else _latex_escape(c) for c, t in titles.items()]
     out = [f'% {title}: generated by tools/benchmark.py. {_seed_note(records)}',
            '% needs \\usepackage{booktabs}']
-    for section, groups in aggregate(records, columns).items():
-        width = len(columns)
+    for section, groups in aggregate(records, list(titles)).items():
+        width = len(titles)
         out += [f'% {section}' if section else '%', r'\begin{tabular}{l' + 'c' * width * len(groups) + '}',
                 r'\toprule',
                 ' & '.join([''] + [rf'\multicolumn{{{width}}}{{c}}{{{_latex_escape(str(g))}}}' for g in groups])
                 + r' \\',
                 ' '.join(rf'\cmidrule(lr){{{2 + i * width}-{1 + (i + 1) * width}}}' for i in range(len(groups))),
-                ' & '.join(['Method'] + [LATEX_TITLES.get(c, _latex_escape(TITLES.get(c, c)))
-                                         for _ in groups for c in columns]) + r' \\', r'\midrule']
-        for i, name in enumerate(next(iter(groups.values()))):
-            if i == len(REFERENCE_ROWS):
+                ' & '.join(['Method'] + heads * len(groups)) + r' \\', r'\midrule']
+        names = list(next(iter(groups.values())))
+        references = sum(name in REFERENCE_ROWS for name in names)  # Retrain is left out of a run without one
+        for i, name in enumerate(names):
+            if i == references:
                 out.append(r'\midrule')
             cells = [_latex_escape(format_stat(c, groups[g].get(name, {}).get(c), pm='±')) for g in groups
-                     for c in columns]
+                     for c in titles]
             out.append(' & '.join([_latex_escape(name)] + cells) + r' \\')
         out += [r'\bottomrule', r'\end{tabular}', '']
     return '\n'.join(out)

@@ -20,8 +20,8 @@ class BadTeacher(UnlearningMethod):
 
     The student (the original) distils ``KL(softmax(t / T) || softmax(s / T))`` (batch mean, no T²) where the
     teacher ``t`` is a freshly initialised network of the same architecture on forget samples and the frozen
-    original on remaining ones. Which is which is read from the labels: forget samples are those of the
-    forget classes (per pixel on dense tasks).
+    original on remaining ones. Which is which the forget request says (``is_forget``: by default the samples
+    of the forget classes, per pixel on dense tasks).
 
     Args:
         retain_fraction: share of the remaining training data, drawn once, mixed into the unlearning set
@@ -55,8 +55,7 @@ class BadTeacher(UnlearningMethod):
 
     def loss(self, model, batch: Sequence) -> Dict[str, Tensor]:
         task = model.task
-        labels = task.labels(batch)
-        forget = torch.isin(labels, torch.as_tensor(model.forget_classes, device=labels.device))
+        forget = model.request.is_forget(batch)
         with torch.no_grad():
             teacher = task.logits(model.frozen['bad_teacher'], batch) if forget.any() else None
             if not forget.all():

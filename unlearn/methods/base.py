@@ -6,7 +6,8 @@ same method runs on classification logits, face-ID logits and segmentation maps.
 
 A run calls, in order (see :func:`unlearn.driver.run_method`):
 
-1. ``check(task, network)`` before anything is trained: a method that cannot apply says so in one line;
+1. before anything is trained, the core refuses a task lacking a capability the method ``requires``
+   (:mod:`unlearn.capabilities`), then ``check(task, network)``: a method that cannot apply says so in one line;
 2. ``phases(data)``: what each training epoch iterates (default: one pass over the forget data);
 3. ``setup(model, data)``: e.g. a saliency mask, a widened classifier, a second frozen network;
 4. the training loop over the phases with ``loss(model, batch)`` and the method's ``hooks()`` — or, for
@@ -24,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from unlearn.errors import UnlearnError
 from unlearn.progress import progress
+from unlearn.request import ForgetRequest
 
 if TYPE_CHECKING:  # pragma: no cover
     from unlearn.model import UnlearnModel
@@ -49,7 +51,7 @@ class Phase:
 class MethodData:
     """The data a method may read, and the one way to iterate it: the task's own dataloaders.
 
-    The pipeline builds it from the method: ``remain`` is given only to methods whose
+    :meth:`for_method` builds it from the forget request: ``remain`` is given only to methods whose
     ``uses_remain_data`` is True, so a forget-only method cannot read remaining data even by mistake.
 
     Args:
@@ -57,6 +59,7 @@ class MethodData:
         forget: the forget training data (training transform).
         remain: the remaining training data, or None for forget-only methods.
         forget_clean, remain_clean: the same images without augmentation (None: the task has none).
+        request: the forget request they come from (what relabelling replaces, ...).
         batch_size: the schedule's batch size.
         seed: the run's seed (fixed random draws of a method derive from it).
         new_network: builds a freshly initialised network of the model's architecture (Bad Teacher).
@@ -65,8 +68,10 @@ class MethodData:
 
     def __init__(self, task, forget: Dataset, remain: Optional[Dataset], batch_size: int, seed: int,
                  new_network: Optional[Callable[[], nn.Module]] = None, logger: Optional[MMLogger] = None,
-                 forget_clean: Optional[Dataset] = None, remain_clean: Optional[Dataset] = None):
+                 forget_clean: Optional[Dataset] = None, remain_clean: Optional[Dataset] = None,
+                 request: Optional[ForgetRequest] = None):
         self.task = task
+        self.request = request
         self.forget = forget
         self._remain = remain
         self._forget_clean, self._remain_clean = forget_clean, remain_clean
@@ -74,6 +79,18 @@ class MethodData:
         self.seed = seed
         self._new_network = new_network
         self.logger = logger
+
+    @classmethod
+    def for_method(cls, method: 'UnlearningMethod', task, request: ForgetRequest, batch_size: int, seed: int,
+                   new_network: Optional[Callable[[], nn.Module]] = None) -> 'MethodData':
+        """What ``method`` may read of ``request``: the remaining data only if it declares ``uses_remain_data``."""
+        remain = method.uses_remain_data
+        if remain and request.train_remain is None:
+            raise UnlearnError(f'{type(method).__name__} reads remaining training data, and this forget request '
+                               'has none: choose a forget-only method')
+        return cls(task, request.train_forget, request.train_remain if remain else None, batch_size=batch_size,
+                   seed=seed, new_network=new_network, forget_clean=request.train_forget_clean,
+                   remain_clean=request.train_remain_clean if remain else None, request=request)
 
     @property
     def remain(self) -> Dataset:
@@ -130,20 +147,24 @@ class MethodData:
 
 
 def _collate_fn(loader_cfg: dict) -> Callable:
-    collate = dict(loader_cfg.get('collate_fn', dict(type='pseudo_collate')))
-    return FUNCTIONS.get(collate.pop('type'))
+    """The loader config's collate function, named in mmengine's ``FUNCTIONS`` or given itself (as the Runner
+    accepts it)."""
+    kind = dict(loader_cfg.get('collate_fn', dict(type='pseudo_collate')))['type']
+    return FUNCTIONS.get(kind) if isinstance(kind, str) else kind
 
 
 class UnlearningMethod:
     """Base class. Subclasses set the class attributes and implement :meth:`loss` (or :meth:`edit`).
 
     Class attributes (a subclass may set them per instance, e.g. from a ``use_remain_data`` option):
+        requires: the capabilities (:mod:`unlearn.capabilities`) a task must have for this method.
         uses_remain_data: reads the remaining training data (the paper's grey rows; tables mark it "(R)").
             Forget-only methods are given no remaining data at all, so they cannot read it by accident.
         needs_teacher: the wrapper keeps a frozen copy of the original model as ``model.teacher``.
         trains: False for one-shot weight edits, which skip the training loop.
         applies_disable_bn: ``schedule.disable_bn`` holds for this method (SPEC.md §1.5: not for Finetune).
     """
+    requires: tuple = ()
     uses_remain_data: bool = False
     needs_teacher: bool = False
     trains: bool = True

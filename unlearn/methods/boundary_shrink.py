@@ -6,8 +6,9 @@ one FGSM step; the class the attacked image falls into (the "neighbour") is the 
 from typing import Dict, Sequence
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
+from unlearn.capabilities import PixelImages, SampleLabels
 from unlearn.losses import cross_entropy
 from unlearn.registry import METHODS
 
@@ -34,14 +35,12 @@ class BoundaryShrink(UnlearningMethod):
     by default there and not ported.
     """
     needs_teacher = True
+    requires = (PixelImages, SampleLabels)
 
     def __init__(self, eps: float = 0.1):
         if not 0.0 < eps <= 1.0:
             raise ValueError(f'BoundaryShrink: eps is a pixel-space bound in (0, 1], got {eps}')
         self.eps = eps
-
-    def check(self, task, network: nn.Module) -> None:
-        task.pixel_normalization()
 
     def loss(self, model, batch: Sequence) -> Dict[str, Tensor]:
         task = model.task

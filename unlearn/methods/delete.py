@@ -40,7 +40,7 @@ class DELETE(UnlearningMethod):
         task = model.task
         teacher_logits = model.teacher_logits(batch)
         student_logits = task.logits(model.student, batch)
-        erase = task.erase_mask(batch, model.forget_classes, all_forget_classes=self.mask_all_forget_classes)
+        erase = task.erase_mask(batch, model.request, all_forget_classes=self.mask_all_forget_classes)
         loss = delete_loss(student_logits, teacher_logits, erase, valid_mask=task.valid_mask(batch),
                            alpha=self.alpha, temperature=self.temperature)
         return dict(loss_delete=loss)

@@ -5,6 +5,7 @@ it (SPEC.md §3.9): weights the remaining data does not need get the most noise.
 """
 import torch
 
+from unlearn.capabilities import SampleLabels
 from unlearn.losses import cross_entropy, mean_over_valid
 from unlearn.registry import METHODS
 
@@ -30,6 +31,7 @@ class FisherForgetting(UnlearningMethod):
 
     The Fisher is estimated at the schedule's batch size (the port's 128; upstream uses 32).
     """
+    requires = (SampleLabels,)
     uses_remain_data = True
     trains = False
 
@@ -59,7 +61,7 @@ class FisherForgetting(UnlearningMethod):
         noise_norm = 0.0
         with torch.no_grad():
             for p, f in zip(params, fisher):
-                mean, var = self._mean_var(p, f / n_batches, num_classes, model.forget_classes)
+                mean, var = self._mean_var(p, f / n_batches, num_classes, model.request.forget_classes)
                 noisy = mean + var.sqrt() * torch.randn_like(p)
                 noise_norm += float((noisy - p).pow(2).sum())
                 p.copy_(noisy)

@@ -7,6 +7,7 @@ from typing import List
 import torch
 from torch import Tensor, nn
 
+from unlearn.capabilities import SampleLabels
 from unlearn.losses import cross_entropy
 from unlearn.registry import METHODS
 
@@ -67,6 +68,7 @@ class InfluenceUnlearn(UnlearningMethod):
         use_remain_data: the WoodFisher variant with remaining data (official ``--retain_data``).
         woodfisher_samples: N of the recursion (official 1000, "1/50 of CIFAR-10's training set").
     """
+    requires = (SampleLabels,)
     trains = False
 
     def __init__(self, alpha: float = 0.2, use_remain_data: bool = False, woodfisher_samples: int = 1000):

@@ -8,8 +8,9 @@ from typing import Dict, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
+from unlearn.capabilities import PixelImages
 from unlearn.losses import cross_entropy
 from unlearn.registry import METHODS
 
@@ -46,6 +47,7 @@ class L2UL(UnlearningMethod):
     L2UL's pre-generated examples, sample-count weighting, early stop and weight decay (SPEC.md §3.7).
     """
     needs_teacher = True
+    requires = (PixelImages,)
 
     def __init__(self, adv_eps: float = 0.4, adv_lambda: float = 0.1, eps_iter: float = 0.1, nb_iter: int = 10,
                  reg_lambda: float = 0.0, attack_space: str = 'normalized'):
@@ -57,9 +59,6 @@ class L2UL(UnlearningMethod):
         self.reg_lambda = reg_lambda
         self.attack_space = attack_space
         self.importance: Optional[Dict[str, Tensor]] = None
-
-    def check(self, task, network: nn.Module) -> None:
-        task.pixel_normalization()
 
     def setup(self, model, data: MethodData) -> None:
         if self.reg_lambda > 0:

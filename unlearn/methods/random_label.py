@@ -8,6 +8,7 @@ from typing import Dict, List, Sequence
 import torch
 from torch import Tensor
 
+from unlearn.capabilities import Relabelling
 from unlearn.registry import METHODS
 
 from .base import MethodData, Phase, UnlearningMethod
@@ -44,6 +45,8 @@ class RandomLabel(UnlearningMethod):
     Optimiser, epochs and learning rate are the shared ``schedule`` (SPEC.md §1.4).
     """
 
+    requires = (Relabelling,)
+
     def __init__(self, exclude_true_label: bool = False):
         self.exclude_true_label = exclude_true_label
 
@@ -51,7 +54,7 @@ class RandomLabel(UnlearningMethod):
         """The forget data with its fixed random labels (drawn from the run's seed)."""
         labels = FixedRandomLabels(len(data.forget), data.task.num_classes, self.exclude_true_label,
                                    data.generator('random labels'))
-        return data.task.relabel(data.forget, labels)
+        return data.task.relabel(data.forget, labels, data.request)
 
     def phases(self, data: MethodData) -> List[Phase]:
         return [Phase('forget', self.relabelled_forget(data))]

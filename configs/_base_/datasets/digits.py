@@ -1,4 +1,5 @@
 # scikit-learn's handwritten digits (1,797 8x8 images, ships with scikit-learn): the embedded default.
+custom_imports = dict(imports=['tasks.classification'])  # the task's package registers it
 task = dict(
     type='ClassificationTask',
     dataset=dict(type='Digits'),

@@ -2,6 +2,7 @@
 # (their datasets and pipelines) and builds mmseg's `model`; everything below is ours.
 _base_ = ['../default_runtime.py', '../methods/delete.py']
 
+custom_imports = dict(imports=['tasks.segmentation'])  # the task's package (it imports mmseg)
 task = dict(
     type='SegmentationTask',
     min_forget_pixels=1,          # an image with at least this many forget pixels is a forget image

@@ -1,0 +1,89 @@
+"""The forget request: the one object that says what is forgotten, built by the task.
+
+A task builds it from the config (``task.forget_request(cfg)``), and once more from the original model when
+what is forgotten depends on it (``task.forget_request(cfg, original=network)``, e.g. a trigger recovered
+from a backdoored model). Methods, reference models and evaluators read it; nothing else carries the
+forget classes.
+"""
+import difflib
+from dataclasses import dataclass
+from typing import Any, Callable, List, Optional, Sequence, Union
+
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from .errors import UnlearnError
+
+ClassSpec = Union[int, str]
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    """What a reference model (the original, the retrain oracle) trains on, and the split its best epoch is
+    chosen on (the official code selects on a test split, SPEC.md §4.4)."""
+    train: Dataset
+    val: Dataset
+
+
+@dataclass(frozen=True)
+class ForgetRequest:
+    """What is forgotten, and the data that forgets it and measures it (SPEC.md §4.1).
+
+    Attributes:
+        forget_classes, forget_names: the classes whose logits are erased (``forget_classes`` of the config).
+        train_forget: what methods unlearn on (training transform).
+        train_remain: the remaining training data a method may read ("(R)" methods); None: there is none.
+        train_forget_clean, train_remain_clean: the same images without augmentation (SCRUB's authors
+            train on them); None where the task has none.
+        train_forget_eval, train_remain_eval: what Acc_f / Acc_r and the MIA are measured on.
+        test_forget, test_remain: the test splits that measure forgetting and keeping.
+        test: the whole test set, for metrics over all of it (segmentation's IoU, feature plots); None: none.
+        original_data: how the original model is trained.
+        oracle_data: how the retrain oracle is trained; None: the task has no oracle.
+        is_forget: for methods that mix data, which samples (or pixels) of a batch are forget samples.
+    """
+    forget_classes: List[int]
+    forget_names: List[str]
+    train_forget: Dataset
+    train_remain: Optional[Dataset]
+    train_forget_eval: Dataset
+    train_remain_eval: Dataset
+    test_forget: Dataset
+    test_remain: Dataset
+    original_data: ReferenceData
+    oracle_data: Optional[ReferenceData]
+    is_forget: Callable[[Any], Tensor]
+    test: Optional[Dataset] = None
+    train_forget_clean: Optional[Dataset] = None
+    train_remain_clean: Optional[Dataset] = None
+
+
+def resolve_classes(class_names: Sequence[str], spec: Union[ClassSpec, Sequence[ClassSpec], None]) -> List[int]:
+    """Turn ``forget_classes`` (names and/or indices) into sorted class indices, or say what is wrong."""
+    num_classes = len(class_names)
+    if spec is None or (isinstance(spec, (list, tuple)) and len(spec) == 0):
+        raise UnlearnError(f'forget_classes is empty: name the classes to forget, e.g. '
+                           f'forget_classes = [{class_names[0]!r}] or [0]')
+    items = [spec] if isinstance(spec, (int, str)) else list(spec)
+    indices = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise UnlearnError(f'forget_classes entry {item!r} must be a class name or an index')
+        if isinstance(item, int):
+            if not 0 <= item < num_classes:
+                raise UnlearnError(f'forget class index {item} is out of range: this dataset has '
+                                   f'{num_classes} classes (0..{num_classes - 1})')
+            index = item
+        elif item in class_names:
+            index = list(class_names).index(item)
+        else:
+            close = difflib.get_close_matches(item, class_names, n=3)
+            hint = f'did you mean {close}?' if close else f'known classes: {list(class_names)[:20]}'
+            raise UnlearnError(f'unknown class name {item!r} in forget_classes ({hint})')
+        if index in indices:
+            raise UnlearnError(f'forget class {item!r} is listed twice in forget_classes')
+        indices.append(index)
+    if len(indices) == num_classes:
+        raise UnlearnError(f'forget_classes erases every one of the {num_classes} classes: '
+                           'nothing would remain to predict; keep at least one class')
+    return sorted(indices)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from mmengine.config import Config
 from mmengine.hooks import Hook
 from torch.utils.data import DataLoader
 
@@ -83,8 +84,8 @@ def hand_written_epochs(network, dataset, batch_size, epochs, lr=1e-4):
     return times
 
 
-def framework_epochs(task, network, dataset, batch_size, epochs, lr=1e-4):
-    model = UnlearnModel(copy.deepcopy(network), task, DELETE(), forget_classes=[0])
+def framework_epochs(task, request, network, dataset, batch_size, epochs, lr=1e-4):
+    model = UnlearnModel(copy.deepcopy(network), task, DELETE(), request)
     timer = EpochTimer()
     with tempfile.TemporaryDirectory() as tmp:
         with mmengine_runner(model=model, log_file=Path(tmp) / 'bench.log', seed=0,
@@ -110,7 +111,8 @@ def main():
                                            train_per_class=args.forget_size, test_per_class=1))
     model_cfg = dict(type=args.model, **(dict(stem=args.stem) if args.stem else {}))
     network = task.build_network(model_cfg)
-    forget = task.build_splits([0]).train_forget
+    request = task.forget_request(Config(dict(forget_classes=[0])))
+    forget = request.train_forget
     print(f'model {model_cfg}, {args.image_size} px, |D_f| = {len(forget)}, batch {args.batch_size}, '
           f'{args.threads} threads, device cpu')
 
@@ -118,7 +120,7 @@ def main():
     hand, framework = [], []
     for _ in range(2):
         hand += hand_written_epochs(network, forget, args.batch_size, args.epochs // 2 + 1)[1:]
-        framework += framework_epochs(task, network, forget, args.batch_size, args.epochs // 2 + 1)[1:]
+        framework += framework_epochs(task, request, network, forget, args.batch_size, args.epochs // 2 + 1)[1:]
     hand_s, framework_s = statistics.median(hand), statistics.median(framework)
     ratio = framework_s / hand_s
     print(f'hand-written DELETE epoch : {hand_s:7.2f} s  ({len(forget) / hand_s:7.1f} samples/s)')

@@ -72,7 +72,7 @@ def test_the_report_says_there_is_no_oracle(owner_run):
     _, run_dir, stdout, _ = owner_run
     report = (run_dir / 'report.md').read_text()
     assert '| Original |' in report and '| DELETE |' in report and '| Retrain |' not in report
-    assert '- **retrain oracle**: none: retrain = None, so no oracle was trained or read' in report
+    assert '- **retrain oracle**: none was trained or read (retrain = None' in report
     assert report in stdout
 
 

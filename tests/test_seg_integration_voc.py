@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmseg.datasets import PascalVOCDataset
+
+import tasks.segmentation  # noqa: F401,I100  (installs the mmcv-lite shim before mmseg is imported)
+from mmseg.datasets import PascalVOCDataset  # noqa: E402
 from PIL import Image
 
 from conftest import REPO, SHARED_DATA, run_tool

@@ -7,9 +7,10 @@ derived from the pass's seed and the item's index, so an item gets the same augm
 loaded in the main process or in any worker, in any batch; the global generators are saved and restored
 around the pass, so evaluating changes nothing else either.
 
-A task derives a pass's seed from its evaluation settings, its data and the split (:func:`derive_seed`),
-never from the weights: every model of a table (original, oracle, unlearned) is scored on the very same
-augmented images, a paired comparison with less noise, and the same checkpoint always gets the same metrics.
+A task's evaluator derives a pass's seed from its evaluation settings, the data and the split
+(:func:`derive_seed`), never from the weights: every model of a table (original, oracle, unlearned) is scored
+on the very same augmented images, a paired comparison with less noise, and the same checkpoint always gets the
+same metrics.
 """
 import hashlib
 import json

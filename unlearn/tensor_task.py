@@ -2,6 +2,7 @@
 logits. The Python API (:func:`unlearn.unlearn`) runs on it as it is; image classification builds on it."""
 from typing import Callable, List, Sequence
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import Dataset
@@ -75,5 +76,4 @@ class TensorTask(TaskAdapter, Relabelling, SampleLabels):
 
 def labels_in(labels: Tensor, classes: List[int]) -> Tensor:
     """Which entries of ``labels`` are one of ``classes`` (the usual ``is_forget``: by label)."""
-    import torch
     return torch.isin(labels, torch.as_tensor(classes, device=labels.device))

@@ -21,7 +21,7 @@ from .experiment import Experiment
 from .method_run import MethodJob
 from .references import TITLES
 
-NO_ORACLE = 'none: retrain = None, so no oracle was trained or read, and what compares with one is left out'
+NO_ORACLE = 'none was trained or read (retrain = None, or the task has none); what compares with one is left out'
 
 
 @dataclass

@@ -46,6 +46,15 @@ class SampleLabels(ABC):
     provides = 'one class label per sample'
 
 
+class Pretraining(ABC):
+    """A pretraining stage the reference models start from (:class:`unlearn.request.PretrainStage`)."""
+    provides = 'a pretraining stage'
+
+    @abstractmethod
+    def pretrain_stage(self, cfg):
+        """The stage this config asks for (its data, recipe and, if the user has one, the pretrained file)."""
+
+
 class ExportsModel(ABC):
     """Writing the unlearned model in the format of the task's own library (e.g. mmseg's checkpoint and config),
     beside the run's ``unlearned.pth``."""

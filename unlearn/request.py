@@ -26,6 +26,28 @@ class ReferenceData:
 
 
 @dataclass(frozen=True)
+class PretrainStage:
+    """A pretraining stage on other classes (face recognition: identities disjoint from the finetuned ones) whose
+    network the original model and the oracle start from, all but its classifier.
+
+    Attributes:
+        data: what the stage trains on, and the split its best epoch is chosen on.
+        schedule: its recipe (a ``train_schedule``-like dict, with ``seed``).
+        build_network: a freshly initialised network of the stage's classes.
+        checkpoint: the user's pretrained file (None: train the stage once and cache it).
+        load_checkpoint: loads ``checkpoint`` into a network of ``build_network`` (e.g. another library's key
+            layout); raises :class:`UnlearnError` when it does not fit.
+        fingerprint: what determines the stage's data, for its cache key.
+    """
+    data: ReferenceData
+    schedule: dict
+    build_network: Callable[[], Any]
+    checkpoint: Optional[str]
+    load_checkpoint: Callable[[Any, str], None]
+    fingerprint: dict
+
+
+@dataclass(frozen=True)
 class ForgetRequest:
     """What is forgotten, and the data that forgets it and measures it (SPEC.md §4.1).
 

@@ -14,7 +14,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 import torch
 from mmengine.dist import barrier, is_main_process
@@ -43,10 +43,13 @@ class ObtainedModel:
 
 
 def model_key(kind: str, task: TaskAdapter, model_cfg: dict, train_schedule: dict,
-              forget_classes: Sequence[int]) -> str:
-    """Hash of what determines a trained model; the oracle also depends on what it never saw."""
+              forget_classes: Sequence[int], pretrained: Optional[str] = None) -> str:
+    """Hash of what determines a trained model; the oracle also depends on what it never saw, and a model
+    finetuned from a pretrained network on that network's file."""
     spec = dict(kind=kind, data=task.fingerprint(), model=model_cfg, recipe=train_schedule,
                 forget_classes=list(forget_classes) if kind == RETRAIN else None)
+    if pretrained:
+        spec['pretrained'] = pretrained
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -82,10 +85,12 @@ def _plain(cfg_dict) -> dict:
     return cfg_dict.to_dict() if hasattr(cfg_dict, 'to_dict') else dict(cfg_dict)
 
 
-def cached_model_path(kind: str, cfg, task: TaskAdapter, request: ForgetRequest) -> Path:
-    """Where the cache keeps the ``kind`` model of this config (whether or not it exists yet)."""
+def cached_model_path(kind: str, cfg, task: TaskAdapter, request: ForgetRequest,
+                      pretrained: Optional[str] = None) -> Path:
+    """Where the cache keeps the ``kind`` model of this config (whether or not it exists yet); ``pretrained``:
+    the SHA-256 of the pretrained network it starts from, if any."""
     model_cfg = _plain(cfg.model)
-    key = model_key(kind, task, model_cfg, _plain(cfg.train_schedule), request.forget_classes)
+    key = model_key(kind, task, model_cfg, _plain(cfg.train_schedule), request.forget_classes, pretrained)
     return Path(cfg.checkpoint_dir) / f'{kind}-{model_cfg["type"]}-{key}.pth'
 
 
@@ -113,14 +118,15 @@ def verify_cached_model(path: Path) -> str:
     return actual
 
 
-def check_reference_cache(cfg, task: TaskAdapter, request: ForgetRequest, kinds: Sequence[str]) -> None:
+def check_reference_cache(cfg, task: TaskAdapter, request: ForgetRequest, kinds: Sequence[str],
+                          pretrained: Optional[str] = None) -> None:
     """Verify the cached original model and retrain oracle that exist, before anything is trained.
 
     Models the config brings itself (``original_checkpoint`` ...) are not the cache's. An entry another
     process is writing now (its lock is held) is verified by :func:`obtain_model` once it is written.
     """
     for kind in kinds:
-        path = cached_model_path(kind, cfg, task, request)
+        path = cached_model_path(kind, cfg, task, request, pretrained)
         if cfg.get(f'{kind}_checkpoint') or not path.is_file():
             continue
         if not _being_written(path):
@@ -178,13 +184,22 @@ def user_model(kind: str, cfg, task: TaskAdapter) -> Optional[ObtainedModel]:
     return ObtainedModel(network, Path(path), sha256_file(path), trained_now=False)
 
 
-def obtain_model(kind: str, cfg, task: TaskAdapter, evaluator, request: ForgetRequest, network: nn.Module,
-                 logger: MMLogger, launcher: str = 'none') -> ObtainedModel:
-    """The cached ``kind`` model (verified), or ``network`` (freshly built by :func:`seeded_network`) trained
-    now and cached (logged)."""
-    schedule, model_cfg = _plain(cfg.train_schedule), _plain(cfg.model)
-    path = cached_model_path(kind, cfg, task, request)
-    key = path.stem.rsplit('-', 1)[-1]
+@dataclass(frozen=True)
+class TrainingJob:
+    """A model the cache keeps: where it is kept, what it trains on with which recipe, what its record says."""
+    kind: str
+    path: Path
+    data: ReferenceData
+    schedule: dict
+    record: dict
+    description: str
+
+
+def obtain_model(job: TrainingJob, network: nn.Module, task: TaskAdapter, evaluator, logger: MMLogger,
+                 launcher: str = 'none', prepare: Optional[Callable[[nn.Module], None]] = None) -> ObtainedModel:
+    """The cached model of ``job`` (verified), or ``network`` (freshly built by :func:`seeded_network`) trained
+    now and cached (logged). ``prepare`` runs on ``network`` before it trains (e.g. loads a pretrained backbone)."""
+    path, kind = job.path, job.kind
     path.parent.mkdir(parents=True, exist_ok=True)
     init_distributed(launcher)  # ranks are known before rank 0 alone locks
     with _cache_entry_lock(path, kind, logger):
@@ -194,21 +209,17 @@ def obtain_model(kind: str, cfg, task: TaskAdapter, evaluator, request: ForgetRe
             sha = verify_cached_model(path)
             load_weights(network, path)
             return ObtainedModel(network, path, sha, trained_now=False)
-
-        what = 'on all training data' if kind == ORIGINAL else \
-            f'on the remaining data only (never seeing {request.forget_names})'
-        logger.info(f'No cached {kind} model: training it once {what} for {schedule["max_epochs"]} epochs; '
-                    f'it will be saved as {path}')
-        data = request.original_data if kind == ORIGINAL else request.oracle_data
+        logger.info(f'No cached {kind} model: training it once {job.description} for {job.schedule["max_epochs"]} '
+                    f'epochs; it will be saved as {path}')
+        if prepare is not None:
+            prepare(network)
         started, cpu_started = time.time(), time.process_time()
-        train_supervised(task, evaluator, network, data, schedule, log_file=path.with_suffix('.log'),
+        train_supervised(task, evaluator, network, job.data, job.schedule, log_file=path.with_suffix('.log'),
                          launcher=launcher)
         sha = None
         if is_main_process():
             sha = save_state_dict(network, path)
-            save_json(dict(kind=kind, key=key, model=model_cfg, data=task.fingerprint(), recipe=schedule,
-                           forget_classes=list(request.forget_classes) if kind == RETRAIN else None,
-                           sha256=sha, train_wall_time_s=time.time() - started,
+            save_json(dict(job.record, sha256=sha, train_wall_time_s=time.time() - started,
                            # CPU time beside wall time tells a contended timing apart; float sums (hence the
                            # weights) depend on the thread count, so a retraining reproduces this file only with it
                            train_cpu_time_s=time.process_time() - cpu_started,
@@ -216,3 +227,18 @@ def obtain_model(kind: str, cfg, task: TaskAdapter, evaluator, request: ForgetRe
                       path.with_suffix('.json'))
         barrier()
     return ObtainedModel(network, path, sha or sha256_file(path), trained_now=True)
+
+
+def reference_job(kind: str, cfg, task: TaskAdapter, request: ForgetRequest,
+                  pretrained: Optional[str] = None) -> TrainingJob:
+    """The original model (all training data) or the retrain oracle (the remaining data only), on
+    ``train_schedule``; ``pretrained``: the SHA-256 of the pretrained network both start from, if any."""
+    schedule, model_cfg = _plain(cfg.train_schedule), _plain(cfg.model)
+    path = cached_model_path(kind, cfg, task, request, pretrained)
+    record = dict(kind=kind, key=path.stem.rsplit('-', 1)[-1], model=model_cfg, data=task.fingerprint(),
+                  recipe=schedule, forget_classes=list(request.forget_classes) if kind == RETRAIN else None)
+    if pretrained:
+        record['pretrained'] = pretrained
+    return TrainingJob(kind, path, request.original_data if kind == ORIGINAL else request.oracle_data, schedule,
+                       record, 'on all training data' if kind == ORIGINAL else
+                       f'on the remaining data only (never seeing {request.forget_names})')

@@ -12,6 +12,8 @@ from unlearn.registry import DATASETS, MODELS, TASKS
 from unlearn.request import ForgetRequest, ReferenceData, resolve_classes
 from unlearn.tensor_task import TensorTask, labels_in
 
+from .datasets import ClassificationData
+
 
 def _indices_of(targets: Sequence[int], classes: Sequence[int], keep: bool) -> List[int]:
     wanted = set(classes)
@@ -40,11 +42,15 @@ class ClassificationTask(TensorTask, PixelImages):
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ValueError(f'{name} = {value!r}: it must be an integer >= {minimum}')
         self.dataset_cfg = copy.deepcopy(dataset)
-        self.data = build_from(DATASETS, dataset, 'dataset')
+        self.data = self._load_data(dataset)
         super().__init__(self.data.class_names, num_workers=num_workers)
         self.eval_batch_size = eval_batch_size
         self.eval_train_augmented = eval_train_augmented
         self.mia_seed = mia_seed
+
+    def _load_data(self, dataset: dict) -> ClassificationData:
+        """The data the task classifies (a subclass may build more from the same config, e.g. faces)."""
+        return build_from(DATASETS, dataset, 'dataset')
 
     def fingerprint(self) -> Dict[str, Any]:
         return dict(task='classification', dataset=self.dataset_cfg)

@@ -12,9 +12,9 @@ from mmengine.config import Config
 from mmengine.dist import is_main_process
 from mmengine.logging import MMLogger
 
-from ..checkpoint import load_weights, sha256_file
+from ..checkpoint import load_weights
 from ..config_check import check_output_folder
-from ..training import ObtainedModel, cached_model_path
+from ..training import ObtainedModel
 from .experiment import load_experiment
 from .method_run import curve_hook, prepare_method, unlearn_copy
 from .outputs import RunResult, write_run_folder
@@ -73,6 +73,15 @@ def prepare_models(cfg: Config, kinds=None, launcher: str = 'none', logger=None)
     return references.obtain(logger, launcher)
 
 
+def prepare_pretrained(cfg: Config, launcher: str = 'none', logger=None) -> ObtainedModel:
+    """The pretrained network of a task with a pretraining stage: the user's file, the cached one, or trained now."""
+    references = ReferenceModels(load_experiment(cfg), kinds=('original',))
+    if references.stage is not None and references.pretrained_sha is None:
+        check_output_folder(cfg.checkpoint_dir, 'checkpoint_dir')
+    logger = logger or MMLogger.get_instance(f'unlearn-prepare-{time.time_ns()}', logger_name='unlearn')
+    return references.obtain_pretrained(logger, launcher)
+
+
 def evaluate_checkpoint(cfg: Config, checkpoint: Path) -> Tuple[Dict[str, dict], Dict[str, str]]:
     """Metrics of ``checkpoint`` on the config's forget request, next to the original and the oracle.
 
@@ -81,14 +90,10 @@ def evaluate_checkpoint(cfg: Config, checkpoint: Path) -> Tuple[Dict[str, dict],
     trains anything. Without an original model there is no H-Mean.
     """
     experiment = load_experiment(cfg)
-    task, request = experiment.task, experiment.request
-    models = {}
-    for kind in experiment.reference_kinds:
-        path = Path(cfg.get(f'{kind}_checkpoint') or cached_model_path(kind, cfg, task, request))
-        if path.is_file():
-            network = load_weights(task.build_network(cfg.model), path)
-            models[kind] = ObtainedModel(network, path, sha256_file(path), trained_now=False)
-    rows = reference_rows(experiment, models, request)
-    network = load_weights(task.build_network(cfg.model), checkpoint)
-    rows[Path(checkpoint).name] = experiment.evaluator.evaluate(network, request, original=rows.get('Original'))
+    references = ReferenceModels(experiment)
+    models = {kind: model for kind in references.kinds if (model := references.cached(kind)) is not None}
+    rows = reference_rows(experiment, models, experiment.request)
+    network = load_weights(experiment.task.build_network(cfg.model), checkpoint)
+    rows[Path(checkpoint).name] = experiment.evaluator.evaluate(network, experiment.request,
+                                                                original=rows.get('Original'))
     return rows, experiment.evaluator.columns

@@ -90,14 +90,15 @@ print(len(experiment.request.train_forget))
 
 
 def test_a_config_without_its_task_package_says_how_to_import_it(tmp_path):
+    import pytest
+    from mmengine.config import Config
+
     from unlearn.config import check_config
     from unlearn.errors import UnlearnError
-    from mmengine.config import Config
-    import pytest
     cfg = Config.fromfile(str(DIGITS), import_custom_modules=False)
-    cfg.merge_from_dict(dict(task=dict(type='FaceTask')))
-    with pytest.raises(UnlearnError, match=r"unknown task type 'FaceTask' \(imported tasks: .*\): import the task's "
-                                           r"package with custom_imports"):
+    cfg.merge_from_dict(dict(task=dict(type='AudioCaptioning')))
+    with pytest.raises(UnlearnError, match=r"unknown task type 'AudioCaptioning' \(imported tasks: .*\): import the "
+                                           r"task's package with custom_imports"):
         check_config(cfg)
 
 

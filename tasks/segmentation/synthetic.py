@@ -6,10 +6,6 @@ VOC 2012. Class ids, palette PNG masks and the void (255) border around every ob
 cats share a shape and differ in colour and texture, so a model that never saw a dog calls dogs cats, as
 the paper's retrained model does (SPEC.md §5.3).
 """
-import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable, Dict, Tuple
 
@@ -18,7 +14,7 @@ from mmseg.datasets import PascalVOCDataset
 from mmseg.registry import DATASETS
 from PIL import Image
 
-from unlearn.errors import UnlearnError
+from unlearn.generated import write_once
 
 VOID = 255
 VOC_CLASSES = PascalVOCDataset.METAINFO['classes']
@@ -150,43 +146,25 @@ def write_synthetic_voc(data_root: str, num_train: int = 160, num_val: int = 80,
     Written to a temporary folder and renamed, so a half-written dataset is never read; a folder written with
     other settings is refused rather than silently mixed.
     """
-    root = Path(data_root)
     settings = dict(num_train=num_train, num_val=num_val, image_size=image_size, seed=seed)
-    stamp = root / 'synthetic_voc.json'
-    if stamp.is_file():
-        if json.loads(stamp.read_text()) != settings:
-            raise UnlearnError(f'{root} holds a synthetic VOC made with {stamp.read_text().strip()}, not {settings}: '
-                               'delete the folder or choose another data_root')
-        return root
-    if root.exists() and any(root.iterdir()):
-        raise UnlearnError(f'{root} exists and is not a synthetic VOC dataset: choose another data_root')
-    root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f'.{root.name}.', dir=root.parent))
-    try:
+
+    def write(folder: Path) -> None:
         for sub in ('JPEGImages', 'SegmentationClass', 'ImageSets/Segmentation'):
-            (staging / sub).mkdir(parents=True)
+            (folder / sub).mkdir(parents=True)
         rng = np.random.default_rng(seed)
         ids = {'train': [f'synth_train_{i:04d}' for i in range(num_train)],
                'val': [f'synth_val_{i:04d}' for i in range(num_val)]}
         for split, names in ids.items():
             for name in names:
                 image, label = synthetic_sample(rng, image_size)
-                Image.fromarray(image).save(staging / 'JPEGImages' / f'{name}.jpg', quality=95)
+                Image.fromarray(image).save(folder / 'JPEGImages' / f'{name}.jpg', quality=95)
                 mask = Image.fromarray(label, mode='P')
                 mask.putpalette(VOC_PALETTE)
-                mask.save(staging / 'SegmentationClass' / f'{name}.png')
-            (staging / 'ImageSets/Segmentation' / f'{split}.txt').write_text('\n'.join(names) + '\n')
-        (staging / 'ImageSets/Segmentation/trainval.txt').write_text('\n'.join(ids['train'] + ids['val']) + '\n')
-        (staging / stamp.name).write_text(json.dumps(settings) + '\n')
-        if root.exists():
-            root.rmdir()
-        os.replace(staging, root)
-    except FileExistsError:  # another process finished first; its copy is identical
-        shutil.rmtree(staging, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return root
+                mask.save(folder / 'SegmentationClass' / f'{name}.png')
+            (folder / 'ImageSets/Segmentation' / f'{split}.txt').write_text('\n'.join(names) + '\n')
+        (folder / 'ImageSets/Segmentation/trainval.txt').write_text('\n'.join(ids['train'] + ids['val']) + '\n')
+
+    return write_once(Path(data_root), settings, 'synthetic_voc.json', 'a synthetic VOC dataset', write)
 
 
 @DATASETS.register_module()

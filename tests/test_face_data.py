@@ -339,6 +339,10 @@ def test_synthetic_faces_are_written_once_and_deterministic(tmp_path):
     assert all((tmp_path / 'one' / f).read_bytes() == (tmp_path / 'two' / f).read_bytes() for f in written)
     with pytest.raises(UnlearnError, match='made with'):
         build_synthetic_faces(root=str(tmp_path / 'one'), seed=1)
+    with pytest.raises(UnlearnError, match='made with'):  # another palette count is another dataset
+        build_synthetic_faces(root=str(tmp_path / 'one'), palettes=16)
+    with pytest.raises(UnlearnError, match='palettes >= 1'):
+        build_synthetic_faces(root=str(tmp_path / 'three'), palettes=0)
 
 
 # --- real data ---

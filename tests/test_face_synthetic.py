@@ -168,3 +168,41 @@ class _FaceHead:
     def classifier(self, network):
         from tasks.face.adapter import FaceTask
         return FaceTask.classifier(self, network)
+
+
+FACE_CONFIGS = sorted((REPO / 'configs' / 'face').glob('*.py'))
+
+
+@pytest.mark.parametrize('path', FACE_CONFIGS, ids=lambda p: p.stem)
+def test_every_face_config_passes_the_check(path):
+    """Every key at every depth is known (the data itself is read only by a run)."""
+    from mmengine.config import Config
+
+    from unlearn.config import check_config
+    cfg = Config.fromfile(str(path), import_custom_modules=False)
+    check_config(cfg)
+    assert cfg.work_dir.endswith(path.stem) and cfg.forget_classes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name, config, forget, split', [('faces_orl', 'orl_r18_cpu_forget_s35', 4, (7, 3)),
+                                                         ('faces_yaleb', 'yaleb_r18_cpu_forget_yaleB34', 4, (48, 16))])
+def test_the_real_face_configs_build_their_request(name, config, forget, split, tmp_path, monkeypatch):
+    """The shared face sets, prepared as the configs say, give the request the configs describe."""
+    import subprocess
+    import sys
+
+    from conftest import SHARED_DATA
+    from tools._common import load_config
+    from unlearn.apis import load_experiment
+    if not (SHARED_DATA / f'{name}.npz').is_file():
+        pytest.skip(f'../shared/data/{name}.npz is absent')
+    subprocess.run([sys.executable, str(SHARED_DATA.parent / 'tools' / 'prepare_data.py'), str(tmp_path / 'data'),
+                    name], check=True, capture_output=True)
+    monkeypatch.chdir(tmp_path)
+    experiment = load_experiment(load_config(str(REPO / 'configs' / 'face' / f'{config}.py'), {}))
+    request = experiment.request
+    assert request.forget_classes == [forget] and experiment.task.num_classes == 10
+    assert (len(request.train_forget), len(request.test_forget)) == split
+    assert experiment.task.faces.pretrain.num_classes in (28, 30)
+    assert not set(experiment.task.class_names) & set(experiment.task.faces.pretrain.class_names)

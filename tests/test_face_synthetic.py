@@ -113,6 +113,10 @@ def test_a_users_pretrained_file_skips_the_stage(face_run, tmp_path):
     info = json.loads(record.read_text())
     assert info['pretrained'] == json.loads(pretrained.with_suffix('.json').read_text())['sha256']
     assert info['pretrained_checkpoint'] == str(mine)
+    status, out, err = run_tool('unlearn.py', CONFIG, '--work-dir', tmp_path / 'runs',
+                                *_options(tmp_path, f'pretrained_checkpoint={mine}', 'schedule.max_epochs=1'))
+    assert status == 0, err
+    assert f'- **pretrained backbone**: {mine}, brought by the user: the oracle starts from it too' in out
 
 
 def test_tools_train_pretrain_runs_the_stage_alone(face_run):

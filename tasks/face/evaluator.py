@@ -202,6 +202,11 @@ class FaceEvaluator(ClassificationEvaluator):
                            for name, row in rows.items())
         facts['corrupted test faces'] = (f"Acc_ft / Acc_rt averaged over {', '.join(CORRUPTIONS)} (τ kept): {robust}; "
                                          'TARs and each corruption in metrics.json (robust_*)')
+        pretrained = getattr(self.task, 'pretrained_checkpoint', None)
+        if pretrained:
+            facts['pretrained backbone'] = (f'{pretrained}, brought by the user: the oracle starts from it too, and '
+                                            'if it was trained on data holding the forgotten person, the oracle has '
+                                            'seen that face (it is not a clean retrain)')
         return facts
 
     def write_figures(self, folder: Path, networks: Dict[str, nn.Module], rows: Dict[str, Metrics],

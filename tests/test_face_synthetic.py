@@ -89,11 +89,13 @@ def test_delete_forgets_the_identity_and_keeps_the_others(face_run):
 
 
 def test_the_readme_quotes_this_run(face_run):
-    _, _, stdout, _ = face_run
+    from test_pipeline_digits import _assert_matches_csv
+    _, run_dir, stdout, _ = face_run
     readme = (REPO / 'README.md').read_text()
     section = readme[readme.index('## Face recognition'):]
     table = section[section.index('| model |'):].split('\n\n')[0].strip()
     assert table in stdout, stdout[-1500:]
+    _assert_matches_csv(_metrics(run_dir), 'face_synthetic_forget_id03.csv')
 
 
 def test_the_run_folder_holds_the_face_figures(face_run):

@@ -51,6 +51,17 @@ def test_the_readme_quick_start_table_is_what_the_demo_prints(tmp_path):
     readme = (REPO / 'README.md').read_text()
     table = readme[readme.index('| model | Acc_f'):].split('\n\n')[0].strip()
     assert table in result.stdout, result.stdout[-1500:]
+    [run_dir] = (tmp_path / 'runs').iterdir()
+    _assert_matches_csv(_metrics(run_dir), 'quickstart_digits.csv')
+
+
+def _assert_matches_csv(metrics: dict, name: str) -> None:
+    """The run's metrics of every row are the committed CSV's (the README's table is rendered from it)."""
+    from test_results_docs import single_run_rows
+    runs = dict(Original=metrics['original'], Retrain=metrics['retrain'], DELETE=metrics)
+    for model, row in single_run_rows(name).items():
+        for key, value in row.items():
+            assert runs[model].get(key) == pytest.approx(value), (model, key)
 
 
 def test_a_run_prints_no_warnings(first_run):

@@ -233,3 +233,35 @@ def test_claims_about_the_first_original_match_its_table():
     # Bad Teacher's seed 2024 (67.98) is below Boundary Expand's mean, so it cannot be the best baseline run.
     assert 67.98 < mean('BoundaryExpand', 'H-Mean ↑') and 'best baseline run' not in PROSE, \
         "Bad Teacher's seed 2024 (H 67.98) is below Boundary Expand's mean: not the best baseline run"
+
+
+# --- single-run tables quoted in the README: one committed CSV each (one row per model), rerun by other tests ---
+README_TEXT = README.read_text()
+SINGLE_RUNS = {  # CSV -> the README section quoting it and the evaluator whose report columns it shows
+    'quickstart_digits.csv': ('## Quick start', 'tasks.classification.evaluator.ClassificationEvaluator'),
+    'face_synthetic_forget_id03.csv': ('## Face recognition', 'tasks.face.evaluator.FaceEvaluator'),
+}
+
+
+def single_run_rows(name: str) -> dict:
+    """``{model: {column: value or None}}`` of a single-run CSV."""
+    import csv
+    with open(CSV_DIR / name) as fh:
+        return {row.pop('model'): {k: float(v) if v else None for k, v in row.items()} for row in csv.DictReader(fh)}
+
+
+@pytest.mark.parametrize('name', SINGLE_RUNS)
+def test_the_readme_single_run_tables_are_their_csvs(name):
+    import importlib
+
+    from unlearn.reports import markdown_table
+    heading, evaluator = SINGLE_RUNS[name]
+    module, _, cls = evaluator.rpartition('.')
+    table = markdown_table(single_run_rows(name), getattr(importlib.import_module(module), cls).columns)
+    section = README_TEXT[README_TEXT.index(heading):]
+    assert table in section.split('\n## ')[0], table
+
+
+def test_the_quick_start_mia_sentence_is_its_csv():
+    shadow = ' / '.join(f"{row['mia_shadow_accuracy']:.1f}" for row in single_run_rows('quickstart_digits.csv').values())
+    assert f'for all three models ({shadow} %)' in ' '.join(README_TEXT.split())

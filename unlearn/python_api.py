@@ -31,7 +31,7 @@ from .methods.base import MethodData, UnlearningMethod
 from .model import UnlearnModel
 from .registry import METHODS
 from .request import ClassSpec, ForgetRequest, ReferenceData, resolve_classes
-from .tensor_task import TensorTask, labels_in
+from .tensor_task import TensorImages, TensorTask, labels_in
 
 Normalization = Tuple[Sequence[float], Sequence[float]]
 
@@ -49,7 +49,7 @@ class TensorBatches(TensorTask):
         return dict(super().dataloader(dataset, batch_size, shuffle), collate_fn=dict(type=self.collate))
 
 
-class PixelBatches(TensorBatches, PixelImages):
+class PixelBatches(TensorBatches, TensorImages):
     """Inputs that are normalised images, with their ``(mean, std)``: enables the pixel-space attacks of Boundary
     Shrink and L2UL."""
 
@@ -60,12 +60,6 @@ class PixelBatches(TensorBatches, PixelImages):
 
     def pixel_normalization(self) -> Normalization:
         return self.normalization
-
-    def images(self, batch) -> Tensor:
-        return batch[0]
-
-    def with_images(self, batch, images: Tensor) -> list:
-        return [images, *batch[1:]]
 
 
 def unlearn(model: nn.Module, forget_loader: DataLoader, forget_classes: Union[ClassSpec, Sequence[ClassSpec]],

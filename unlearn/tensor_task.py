@@ -8,7 +8,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from .adapter import TaskAdapter
-from .capabilities import Relabelling, SampleLabels
+from .capabilities import PixelImages, Relabelling, SampleLabels
 from .errors import UnlearnError
 from .request import ForgetRequest
 
@@ -72,6 +72,17 @@ class TensorTask(TaskAdapter, Relabelling, SampleLabels):
     def relabel(self, dataset: Dataset, relabel: Callable[[int, int], int], request: ForgetRequest) -> Dataset:
         """Every item's label (the forget data holds forget samples only)."""
         return Relabelled(dataset, relabel)
+
+
+class TensorImages(PixelImages):
+    """Pixel-space images of ``(images, labels, ...)`` batches; a subclass says how they were normalised
+    (``pixel_normalization``)."""
+
+    def images(self, batch) -> Tensor:
+        return batch[0]
+
+    def with_images(self, batch, images: Tensor) -> list:
+        return [images, *batch[1:]]
 
 
 def labels_in(labels: Tensor, classes: List[int]) -> Tensor:

@@ -5,12 +5,11 @@ from typing import Any, Dict, List, Optional, Sequence
 from torch import nn
 from torch.utils.data import Subset
 
-from unlearn.capabilities import PixelImages
 from unlearn.config import build_from
 from unlearn.errors import UnlearnError
 from unlearn.registry import DATASETS, MODELS, TASKS
 from unlearn.request import ForgetRequest, ReferenceData, resolve_classes
-from unlearn.tensor_task import TensorTask, labels_in
+from unlearn.tensor_task import TensorImages, TensorTask, labels_in
 
 from .datasets import ClassificationData
 
@@ -21,7 +20,7 @@ def _indices_of(targets: Sequence[int], classes: Sequence[int], keep: bool) -> L
 
 
 @TASKS.register_module()
-class ClassificationTask(TensorTask, PixelImages):
+class ClassificationTask(TensorTask, TensorImages):
     """Image classification.
 
     Args:
@@ -93,9 +92,3 @@ class ClassificationTask(TensorTask, PixelImages):
 
     def pixel_normalization(self) -> tuple:
         return self.data.mean, self.data.std
-
-    def images(self, batch):
-        return batch[0]
-
-    def with_images(self, batch, images) -> list:
-        return [images, *batch[1:]]

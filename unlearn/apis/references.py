@@ -38,7 +38,7 @@ class ReferenceModels:
 
     def __init__(self, experiment: Experiment, kinds: Optional[Sequence[str]] = None):
         self.experiment = experiment
-        self.kinds = tuple(kinds or experiment.reference_kinds)
+        self.kinds = tuple(experiment.reference_kinds if kinds is None else kinds)
         missing = [kind for kind in self.kinds if kind not in experiment.reference_kinds]
         if missing:
             raise UnlearnError(f'this config has no {missing[0]} model: retrain = None, or the task has no oracle')
@@ -75,7 +75,7 @@ class ReferenceModels:
         if kind in self.obtained:
             return self.obtained[kind]
         path = self.job(kind).path
-        if self.stage is not None and self.pretrained_sha is None or not path.is_file():
+        if (self.stage is not None and self.pretrained_sha is None) or not path.is_file():
             return None
         network = load_weights(self.experiment.task.build_network(self.experiment.cfg.model), path)
         return ObtainedModel(network, path, sha256_file(path), trained_now=False)

@@ -75,7 +75,7 @@ def prepare_models(cfg: Config, kinds=None, launcher: str = 'none', logger=None)
 
 def prepare_pretrained(cfg: Config, launcher: str = 'none', logger=None) -> ObtainedModel:
     """The pretrained network of a task with a pretraining stage: the user's file, the cached one, or trained now."""
-    references = ReferenceModels(load_experiment(cfg), kinds=('original',))
+    references = ReferenceModels(load_experiment(cfg), kinds=())  # the stage alone: no reference model is read
     if references.stage is not None and references.pretrained_sha is None:
         check_output_folder(cfg.checkpoint_dir, 'checkpoint_dir')
     logger = logger or MMLogger.get_instance(f'unlearn-prepare-{time.time_ns()}', logger_name='unlearn')

@@ -23,11 +23,15 @@ README = REPO / 'README.md'
 CSV_DIR = REPO / 'docs' / 'results'
 TABLE1_CSV = 'cifar10_resnet20_cpu_table1.csv'
 TABLE5_CSV = 'cifar10_resnet20_cpu_table5_ablation.csv'
+FACE_CSV = 'yaleb_r18_cpu_face.csv'
+FACE_VARIANTS_CSV = 'yaleb_r18_cpu_face_delete_variants.csv'
 
 #: heading of the section holding the table -> the committed CSVs its rows are computed from.
 BACKED = {
     'The conclusion on a second original model (a later checkout)': [TABLE1_CSV],
     'Table 5 ablation (alpha, T) on real CIFAR-10, CPU-sized (issue #3)': [TABLE5_CSV],
+    'Face recognition: forgetting one identity on Extended Yale B (issue #15)': [FACE_CSV],
+    "DELETE's variants on Yale B: what the loss of the remaining identities is not": [FACE_VARIANTS_CSV],
 }
 _LOST = ("first original model: its run folders and results.csv lived in an earlier checkout's work_dirs/, which "
          'git does not keep, and were lost with it; the original and oracle cannot be rebuilt bit for bit')
@@ -43,7 +47,8 @@ NOT_BACKED = {
 def column_titles() -> dict:
     """metric key -> column title, as the benchmark titles its tables: the task evaluators' ``columns``, then the
     benchmark's own (time, speed-up)."""
-    evaluators = [ClassificationEvaluator]
+    from tasks.face.evaluator import FaceEvaluator
+    evaluators = [ClassificationEvaluator, FaceEvaluator]
     try:
         from tasks.segmentation.evaluator import SegmentationEvaluator
     except ImportError:  # mmsegmentation not installed: no backed table has its columns (its table is NOT_BACKED)
@@ -235,6 +240,47 @@ def test_claims_about_the_first_original_match_its_table():
         "Bad Teacher's seed 2024 (H 67.98) is below Boundary Expand's mean: not the best baseline run"
 
 
+def test_the_face_claims_match_the_csvs():
+    """The Yale B section's prose: the forget-only rows' remaining accuracy, DELETE's shortfall, the embedding
+    TARs beside the oracle's and the variants' numbers, recomputed from the two committed CSVs."""
+    section = prose(TEXT[TEXT.index('## Face recognition: forgetting one identity'):])
+    runs = done([FACE_CSV])
+    reference = runs[0]
+    acc_rt = {}
+    for r in runs:
+        acc_rt.setdefault(r['row'], []).append(r['acc_rt'])
+    mean = {row: statistics.fmean(values) for row, values in acc_rt.items()}
+    forget_only = {row: v for row, v in mean.items() if '(R)' not in row}
+    kept = {row: v for row, v in forget_only.items() if row != 'InfluenceUnlearn'}
+    variants = {r['row']: r for r in done([FACE_VARIANTS_CSV])}
+    official = variants['DELETE [disable_bn=False, freeze_classifier=False]']
+    frozen_bn = variants['DELETE [disable_bn=True, freeze_classifier=False]']
+    (delete_2022,) = [r for r in runs if r['row'] == 'DELETE' and r['seed'] == 2022]
+    claims = {
+        'the original and the oracle': f"The original recognises {reference['original.acc_rt']:.2f} % of their test "
+                                       f"faces and the oracle {reference['retrain.acc_rt']:.2f} %",
+        'the forget-only rows but Influence': 'the others keep ' + _range(list(kept.values()), digits=2),
+        "Influence Unlearn's collapse": f"Influence Unlearn collapses to {forget_only['InfluenceUnlearn']:.2f}",
+        "the oracle's and the original's embedding TAR_f":
+            f"still verifies {reference['retrain.emb_tar_f']:.2f} % of the forgotten faces (emb_tar_f; the original "
+            f"{reference['original.emb_tar_f']:.2f} %)",
+        'the forget-only rows above DELETE': ', '.join(
+            f'{row} reaches H-Mean {h:.2f}' for h, row in sorted(((statistics.fmean(r['h_mean'] for r in runs if r['row'] == row), row)
+                                                                 for row in forget_only), reverse=True)
+            if h > statistics.fmean(r['h_mean'] for r in runs if r['row'] == 'DELETE')),
+        'the remain-data rows that do not collapse': 'keep more of them (Acc_rt {}) but do not forget at their defaults '
+                                                     '(Acc_ft {})'.format(*(_range([statistics.fmean(r[key] for r in runs if r['row'] == row)
+                                                                                   for row in mean if '(R)' in row and row != 'FisherForgetting (R)'],
+                                                                                  digits=2) for key in ('acc_rt', 'acc_ft'))),
+        "DELETE seed 2022's embedding TAR_f": f"DELETE's seed 2022 verifies {delete_2022['emb_tar_f']:.2f} %",
+        'the variants: batch norm': f"lifts H-Mean from {official['h_mean']:.2f} to {frozen_bn['h_mean']:.2f}, but "
+                                    f"Acc_rt stays at {frozen_bn['acc_rt']:.2f}",
+    }
+    for what, expected in claims.items():
+        assert expected in section, f'{what}: the CSVs give "{expected}", which the face section does not say'
+    assert delete_2022['acc_rt'] == official['acc_rt'], 'the variants\' official cell is the benchmark\'s DELETE run'
+
+
 # --- single-run tables quoted in the README: one committed CSV each (one row per model), rerun by other tests ---
 README_TEXT = README.read_text()
 SINGLE_RUNS = {  # CSV -> the README section quoting it and the evaluator whose report columns it shows
@@ -260,6 +306,16 @@ def test_the_readme_single_run_tables_are_their_csvs(name):
     table = markdown_table(single_run_rows(name), getattr(importlib.import_module(module), cls).columns)
     section = README_TEXT[README_TEXT.index(heading):]
     assert table in section.split('\n## ')[0], table
+
+
+def test_the_one_thread_face_run_is_its_csv():
+    """The synthetic face default on a one-thread original: the README's sentence, from its committed CSV."""
+    rows = single_run_rows('face_synthetic_forget_id03_1thread.csv')
+    delete, oracle = rows['DELETE'], rows['Retrain']
+    sentence = (f"(Acc_ft {delete['acc_ft']:.2f}, TAR_f {delete['tar_f']:.2f}) but keeps only {delete['acc_rt']:.2f}% "
+                f"of the other identities' test faces (TAR_r {delete['tar_r']:.2f}; the oracle {oracle['acc_rt']:.2f} / "
+                f"{oracle['tar_r']:.2f};")
+    assert sentence in ' '.join(README_TEXT.split()), sentence
 
 
 def test_the_quick_start_mia_sentence_is_its_csv():

@@ -212,3 +212,19 @@ def test_the_real_face_configs_build_their_request(name, config, forget, split, 
     assert (len(request.train_forget), len(request.test_forget)) == split
     assert experiment.task.faces.pretrain.num_classes in (28, 30)
     assert not set(experiment.task.class_names) & set(experiment.task.faces.pretrain.class_names)
+
+
+@pytest.mark.parametrize('own_seed', [None, 7])
+def test_the_pretraining_seed_is_its_own_else_the_finetunings(tmp_path, own_seed):
+    """``pretrain_schedule.seed`` set in a config (or by --cfg-options) is the stage's; unset, the stage follows
+    ``train_schedule.seed``, so one seed varies the whole chain."""
+    from mmengine.config import Config
+
+    from unlearn.apis import load_experiment
+    cfg = Config.fromfile(CONFIG)
+    options = {'task.dataset.root': str(tmp_path / 'faces'), 'train_schedule.seed': 3}
+    if own_seed is not None:
+        options['pretrain_schedule.seed'] = own_seed
+    cfg.merge_from_dict(options)
+    stage = load_experiment(cfg).task.pretrain_stage(cfg)
+    assert stage.schedule['seed'] == (3 if own_seed is None else own_seed)

@@ -95,7 +95,7 @@ class FaceTask(ClassificationTask, Pretraining):
         as they are; or the user's pretrained file."""
         pretrain = self.faces.pretrain
         model_cfg = dict(cfg.model, num_classes=pretrain.num_classes if pretrain else self.num_classes)
-        schedule = dict(seed=cfg.train_schedule.get('seed', 2022), **self.pretrain_schedule)
+        schedule = {'seed': cfg.train_schedule.get('seed', 2022), **self.pretrain_schedule}  # its own seed wins
         data = ReferenceData(pretrain.train, pretrain.test) if pretrain else None
         return PretrainStage(data=data, schedule=schedule,
                              build_network=lambda: build_from(MODELS, copy.deepcopy(model_cfg), 'model'),

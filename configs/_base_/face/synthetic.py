@@ -10,6 +10,7 @@ task = dict(
         finetune=['person_00', 'person_01', 'person_02', 'person_03', 'person_04', 'person_05', 'person_06',
                   'person_07', 'person_08', 'person_09'],
         pretrain='rest',
+        images_per_identity=40,
         per_identity=(28, 12),
     ),
     eval_batch_size=256,

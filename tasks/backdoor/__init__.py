@@ -3,4 +3,4 @@ images to the attacker's target class; the defender recovers the trigger and the
 clean images (Neural Cleanse), then unlearns the target label on images stamped with the recovered trigger, so the
 backdoor is erased without retraining. ``triggers`` builds the attacks (BadNet, Blend) and chooses the poisoned
 samples; ``recovery`` recovers triggers and detects the target."""
-from . import recovery, triggers  # noqa: F401
+from . import datasets, recovery, triggers  # noqa: F401

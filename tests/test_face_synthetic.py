@@ -75,8 +75,9 @@ def test_the_stage_trains_on_other_identities_and_the_heads_are_fresh_and_k_wide
 
 
 #: How far below the lowest remaining-identity accuracy of the committed originals (README) a rerun may land: another
-#: CPU or thread count trains another original, and the spread over six is already 40 points wide.
-BELOW_THE_SPREAD = 10.0
+#: CPU or thread count trains another original, the spread over six is already 40 points wide, and six draws do not
+#: show its floor. Chance is 10%: a DELETE that stops keeping the others still fails.
+BELOW_THE_SPREAD = 20.0
 
 
 def test_delete_forgets_the_identity_and_keeps_most_of_the_others(face_run):
@@ -93,6 +94,11 @@ def test_delete_forgets_the_identity_and_keeps_most_of_the_others(face_run):
     assert m['acc_rt'] >= synthetic_face_spread('frozen')['min'] - BELOW_THE_SPREAD, 'below every committed original'
     assert m['tau'] == original['tau'], "every model is verified at the original's operating point"
     assert '| DELETE |' in stdout and 'TAR_f' in stdout
+
+
+def test_the_docs_state_the_margin():
+    for doc in (REPO / 'README.md', REPO / 'docs' / 'results.md'):
+        assert f'{BELOW_THE_SPREAD:.0f} points below' in ' '.join(doc.read_text().split()), doc
 
 
 def test_the_run_folder_holds_the_face_figures(face_run):

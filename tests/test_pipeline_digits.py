@@ -212,3 +212,35 @@ def test_curves_that_have_too_few_points_are_reported_as_such():
     assert curves_fact(DELETE(), hook, None, schedule).startswith('not drawn: 1 point (curves.json)')
     assert curves_fact(DELETE(), None, None, schedule) == 'disabled (schedule.curve_interval = 0)'
     assert curves_fact(FisherForgetting(), None, None, schedule).startswith('none (a one-shot weight edit')
+
+
+def test_the_method_trains_on_the_request_built_with_the_original(tmp_path, digits_cache, monkeypatch):
+    """A task may change its request once the original exists (a trigger recovered from it stamps the forget
+    set): the method's data and phases come from that request, not from the provisional one checked early."""
+    import dataclasses
+
+    from torch.utils.data import Subset
+
+    import unlearn.apis.method_run as method_run
+    from tasks.classification.adapter import ClassificationTask
+    from tools._common import load_config
+    from unlearn.apis import run_unlearning
+    provisional = ClassificationTask.forget_request
+
+    def changed_once_the_original_exists(self, cfg, original=None):
+        request = provisional(self, cfg, original)
+        return request if original is None else dataclasses.replace(request, train_forget=Subset(
+            request.train_forget, range(5)))
+
+    trained_on = []
+
+    def recording(model, method, data, *args, **kwargs):
+        trained_on.append((len(data.forget), [len(phase.dataset) for phase in kwargs['phases']]))
+        return real(model, method, data, *args, **kwargs)
+
+    real = method_run.run_method
+    monkeypatch.setattr(ClassificationTask, 'forget_request', changed_once_the_original_exists)
+    monkeypatch.setattr(method_run, 'run_method', recording)
+    cfg = load_config(str(CONFIG), {'checkpoint_dir': str(digits_cache), 'schedule.max_epochs': 1}, str(tmp_path))
+    run_unlearning(cfg)
+    assert trained_on == [(5, [5])]

@@ -52,14 +52,18 @@ def build_method(cfg: Config) -> Tuple[UnlearningMethod, Config]:
     return method, effective
 
 
-def prepare_method(experiment: Experiment, network: nn.Module) -> MethodJob:
-    """Build the method and check everything it needs from the task, the request and ``network`` (the original's),
-    before anything is trained."""
+def prepare_method(experiment: Experiment, network: nn.Module,
+                   request: Optional[ForgetRequest] = None) -> MethodJob:
+    """Build the method and check everything it needs from the task, ``request`` and ``network`` (the original's).
+
+    A run prepares twice: on the experiment's provisional request before anything is trained (bad input fails
+    early), then on the request built with the original, which a task may change (a trigger recovered from the
+    original stamps the forget set): the method trains on that one."""
     method, cfg = build_method(experiment.cfg)
     task = experiment.task
     try:
         check_capabilities(task, method)
-        data = MethodData.for_method(method, task, experiment.request, batch_size=cfg.schedule['batch_size'],
+        data = MethodData.for_method(method, task, request or experiment.request, batch_size=cfg.schedule['batch_size'],
                                      seed=experiment.seed, new_network=lambda: task.build_network(cfg.model))
         method.check(task, network)
         phases = method.phases(data) if method.trains else []

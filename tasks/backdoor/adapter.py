@@ -1,0 +1,232 @@
+"""Backdoor defense as an unlearning task (SPEC.md §5.2, issue #16): forget the attacker's target label on images
+carrying the trigger the defender recovered from the backdoored original.
+
+The classification machinery is reused as it is (network, logits, erase mask, relabelling, pixel space). What
+this task adds: the original trains on poisoned data; the oracle on the clean images that were not poisoned;
+the forget request, once the original exists, recovers the trigger and the target t̂ from it with the defender's
+clean images, and its forget set is those images (outside t̂) stamped with the recovered trigger and labelled
+t̂, so DELETE erases t̂ and the teacher's renormalised softmax points to each image's true class.
+"""
+import copy
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.dist import is_main_process
+from torch import nn
+from torch.utils.data import Dataset
+
+from tasks.classification.adapter import ClassificationTask
+from tasks.classification.datasets import InMemoryImages
+from unlearn.config import build_from
+from unlearn.errors import UnlearnError
+from unlearn.registry import TASKS
+from unlearn.request import ForgetRequest, ReferenceData, resolve_classes
+from unlearn.tensor_task import labels_in
+
+from .datasets import PoisonedData, poison_dataset
+from .recovery import RECOVERIES, RecoveredTriggers, mad_detection, mask_iou
+from .triggers import TRIGGERS, Trigger, build_attack
+
+
+class StampedImages(Dataset):
+    """``images`` through their own transform (augmentation included), then ``trigger`` stamped in [0, 1] pixel
+    space and normalised back, labelled ``label``: the trigger sits where the model saw it, whatever the crop.
+
+    ``true_targets`` keeps each image's own label (DELETE's teacher should point there). ``trigger=None``: the
+    provisional forget set before any recovery (the images unstamped).
+    """
+
+    def __init__(self, images: InMemoryImages, trigger: Optional[Trigger], label: int,
+                 mean: Sequence[float], std: Sequence[float]):
+        self.images, self.trigger, self.label = images, trigger, int(label)
+        self.true_targets = list(images.targets)
+        self.mean = torch.tensor(mean, dtype=torch.float32)[:, None, None]
+        self.std = torch.tensor(std, dtype=torch.float32)[:, None, None]
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple:
+        image, _ = self.images[index]
+        if self.trigger is not None:
+            pixels = self.trigger.stamp_tensor((image * self.std + self.mean)[None])[0]
+            image = (pixels - self.mean) / self.std
+        return image, self.label
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """The trigger recovery of one original model and what the evaluator reports of it.
+
+    ``seconds``: the wall time of the scan (when read from the cache, the time it took then); ``cached``:
+    whether it was read from the cache beside the checkpoints."""
+    triggers: RecoveredTriggers
+    seconds: float
+    cached: bool
+
+    def facts(self, true_trigger: Trigger, true_target: int, class_names: List[str]) -> Dict[str, Any]:
+        """t̂, whether it is right, its anomaly index and flag, the norms, ``mask_iou`` with the true mask."""
+        detection = self.triggers.detection
+        row = int(np.flatnonzero(detection.classes == detection.target)[0])
+        return dict(target=detection.target, target_name=class_names[detection.target],
+                    correct=detection.target == true_target, flagged=detection.target_flagged,
+                    anomaly_index=float(detection.anomaly_indices[row]),
+                    norms=dict(zip((class_names[c] for c in detection.classes), detection.norms.tolist())),
+                    mask_iou=mask_iou(self.triggers.trigger().mask, true_trigger.mask),
+                    recovery_s=self.seconds, cached=self.cached)
+
+
+@dataclass(frozen=True)
+class BackdoorRequest(ForgetRequest):
+    """A forget request that also carries the recovery it was built from (None: provisional)."""
+    recovery: Optional[Recovery] = None
+
+
+@TASKS.register_module()
+class BackdoorTask(ClassificationTask):
+    """A classification dataset poisoned by an all-to-one attack towards ``forget_classes``, and its defense.
+
+    Args:
+        dataset: a ``DATASETS`` config of an in-memory ``uint8`` dataset (Digits, CIFAR10, ...).
+        forget_classes: the attack's target (top-level config key, read here so the poisoned data and the
+            models' cache keys know it): exactly one class.
+        attack: ``dict(type='BadNet' | 'Blend', ..., poison_rate=0.1, seed=0)`` (``triggers.build_attack``).
+        defense: ``dict(clean_fraction=0.05, seed=0)``: the share of clean training images the defender holds.
+        recovery: a ``RECOVERIES`` config (``NeuralCleanse``, ``KnownTrigger``; top-level config key, so a
+            recovery base file and an attack base file do not both define ``task``).
+        eval_batch_size, num_workers, eval_train_augmented, mia_seed: as :class:`ClassificationTask`.
+    """
+    evaluator = 'BackdoorEvaluator'
+    config_keys = dict(forget_classes="the backdoor's target class (exactly one)",
+                       recovery="the trigger recovery (configs/_base_/backdoor/: NeuralCleanse, KnownTrigger)")
+
+    def __init__(self, dataset: dict, forget_classes, attack: dict, defense: Optional[dict] = None,
+                 recovery: Optional[dict] = None, eval_batch_size: int = 256, num_workers: int = 0,
+                 eval_train_augmented: bool = True, mia_seed: int = 0):
+        super().__init__(dataset, eval_batch_size=eval_batch_size, num_workers=num_workers,
+                         eval_train_augmented=eval_train_augmented, mia_seed=mia_seed)
+        targets = resolve_classes(self.class_names, forget_classes)
+        if len(targets) != 1:
+            raise UnlearnError(f'a backdoor task forgets one target class, but forget_classes names {len(targets)}: '
+                               f'{[self.class_names[t] for t in targets]}; name the attack\'s target only')
+        self.target = targets[0]
+        self.attack_cfg, self.defense_cfg = copy.deepcopy(dict(attack)), dict(defense or {})
+        self.recovery_cfg = copy.deepcopy(dict(recovery or dict(type='NeuralCleanse')))
+        unknown = set(self.defense_cfg) - {'clean_fraction', 'seed'}
+        if unknown:
+            raise UnlearnError(f'task.defense: unknown key {sorted(unknown)[0]!r} (known: clean_fraction, seed)')
+        self.recovery = build_from(RECOVERIES, self.recovery_cfg, 'recovery')
+        stored = self.data.train_eval.images
+        try:
+            self.attack = build_attack(self.attack_cfg, image_size=stored.shape[-1], channels=stored.shape[1])
+        except TypeError as e:
+            raise UnlearnError(f"attack '{self.attack_cfg.get('type')}': {e}") from e
+        except KeyError as e:
+            raise UnlearnError(f"unknown attack type {self.attack_cfg.get('type')!r}: use one of "
+                               f'{sorted(TRIGGERS.module_dict)}') from e
+        self.poisoned: PoisonedData = poison_dataset(
+            self.data, self.attack, self.target, clean_fraction=self.defense_cfg.get('clean_fraction', 0.05),
+            defense_seed=self.defense_cfg.get('seed', 0))
+
+    def fingerprint(self) -> Dict[str, Any]:
+        """The poisoned data: the dataset, the target and the attack (the oracle's data depends only on the
+        poisoned indices, but the core keys both reference models on one fingerprint)."""
+        return dict(task='backdoor', dataset=self.dataset_cfg, target=self.target, attack=self.attack_cfg)
+
+    def forget_request(self, cfg, original: Optional[nn.Module] = None) -> BackdoorRequest:
+        """Provisional (``original=None``): the configured target and the defender's images unstamped. With the
+        original: its recovered t̂ and trigger, the defender's images outside t̂ stamped and labelled t̂."""
+        recovery = None if original is None else self.recover(cfg, original)
+        target = self.target if recovery is None else recovery.triggers.target
+        trigger = None if recovery is None else recovery.triggers.trigger()
+        p, data = self.poisoned, self.data
+        defender = p.defender
+        outside = np.flatnonzero(np.asarray(defender.targets) != target)
+        if not len(outside):
+            raise UnlearnError(f'the defender holds no clean image outside {self.class_names[target]}: raise '
+                               'task.defense.clean_fraction')
+
+        def defender_images(indices, transform) -> InMemoryImages:
+            return InMemoryImages(defender.images[indices], np.asarray(defender.targets)[indices], transform)
+
+        def stamped(transform) -> StampedImages:
+            return StampedImages(defender_images(outside, transform), trigger, target, data.mean, data.std)
+
+        everyone = np.arange(len(defender))
+        remain_eval = p.train_remain if self.eval_train_augmented else InMemoryImages(
+            p.train_remain.images, p.train_remain.targets, data.train_eval.transform)
+        return BackdoorRequest(
+            forget_classes=[target], forget_names=[self.class_names[target]],
+            train_forget=stamped(data.train.transform),
+            train_remain=defender_images(everyone, data.train.transform),
+            train_forget_eval=p.train_forget_eval,
+            train_remain_eval=remain_eval,
+            test_forget=p.test_forget,
+            test_remain=p.test_remain,
+            original_data=ReferenceData(train=p.train, val=data.test),
+            oracle_data=ReferenceData(train=p.train_remain, val=data.test),
+            is_forget=lambda batch: labels_in(self.labels(batch), [target]),
+            test=data.test,
+            train_forget_clean=stamped(data.train_eval.transform),
+            train_remain_clean=defender_images(everyone, data.train_eval.transform),
+            recovery=recovery)
+
+    def recover(self, cfg, original: nn.Module) -> Recovery:
+        """The recovery of ``original`` with the defender's pixels, cached under ``checkpoint_dir`` keyed by the
+        SHA-256 of the original's weights, the data and the defense and recovery configs."""
+        key = hashlib.sha256(json.dumps(dict(
+            weights=weights_sha256(original), data=self.fingerprint(), defense=self.defense_cfg,
+            recovery=self.recovery_cfg), sort_keys=True, default=str).encode()).hexdigest()[:16]
+        path = Path(cfg.checkpoint_dir) / f'recovery-{key}.npz'
+        if path.is_file():
+            return Recovery(load_recovery(path), float(np.load(path)['seconds']), cached=True)
+        started = time.time()
+        triggers = self.recovery.recover(original, self.poisoned.defender_pixels(), self.pixel_normalization(),
+                                         self.target, self.attack.trigger)
+        recovery = Recovery(triggers, time.time() - started, cached=False)
+        if is_main_process() and path.parent.is_dir() and os.access(path.parent, os.W_OK):
+            save_recovery(recovery, path)
+        return recovery
+
+
+def weights_sha256(network: nn.Module) -> str:
+    """SHA-256 of a network's weights (names, shapes and values): the original's identity whether it came from
+    the cache or the user's file."""
+    digest = hashlib.sha256()
+    for name, value in network.state_dict().items():
+        digest.update(name.encode())
+        digest.update(str(tuple(value.shape)).encode())
+        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def save_recovery(recovery: Recovery, path: Path) -> None:
+    """Written to a temporary name and renamed, so a reader never sees half a file."""
+    triggers = recovery.triggers
+    partial = path.with_name(f'{path.stem}.{os.getpid()}.partial.npz')
+    np.savez(partial, classes=triggers.classes, masks=triggers.masks, patterns=triggers.patterns,
+             success_rates=triggers.success_rates, steps=triggers.steps, seconds=recovery.seconds)
+    os.replace(partial, path)
+
+
+def load_recovery(path: Path) -> RecoveredTriggers:
+    """The saved triggers; the MAD detection is recomputed from their norms (it is a function of them)."""
+    saved = np.load(path)
+    return RecoveredTriggers(saved['classes'], saved['masks'], saved['patterns'], saved['success_rates'],
+                             saved['steps'], mad_detection(saved['masks'].sum(axis=(1, 2)), saved['classes']))
+
+
+def stamped_test(task: BackdoorTask, trigger: Trigger, target: int) -> Dataset:
+    """Clean test images outside ``target`` with ``trigger`` stamped, labelled ``target``: their accuracy is the
+    trigger's attack success rate."""
+    test = task.data.test
+    outside = np.flatnonzero(np.asarray(test.targets) != target)
+    images = InMemoryImages(test.images[outside], np.asarray(test.targets)[outside], test.transform)
+    return StampedImages(images, trigger, target, task.data.mean, task.data.std)

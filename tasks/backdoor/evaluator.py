@@ -1,0 +1,95 @@
+"""How a backdoor defense is scored, in percent (issue #16, BackdoorBench's metrics): the clean accuracy, the attack
+success rate (ASR) of the true trigger, the recovered true labels (RA), the trigger shifted to another class,
+the defense effectiveness rating (DER), and what the trigger recovery found.
+"""
+from typing import Dict, Optional
+
+import numpy as np
+from torch import nn
+
+from tasks.classification.evaluator import ClassificationEvaluator
+from unlearn.evaluator import Metrics
+from unlearn.metrics import accuracy, per_class_accuracy, predicted_classes
+from unlearn.registry import EVALUATORS
+
+from .adapter import BackdoorRequest, stamped_test
+
+
+def defense_effectiveness(original: Metrics, metrics: Metrics) -> float:
+    """BackdoorBench's DER, in percent: ``[max(0, ΔASR) - max(0, ΔACC) + 1] / 2`` with the Δs the original's
+    minus the model's, in fractions (so 50 means no change, 100 the ASR gone at no clean-accuracy cost)."""
+    drop_asr = max(0.0, (original['asr'] - metrics['asr']) / 100)
+    drop_clean = max(0.0, (original['clean_acc'] - metrics['clean_acc']) / 100)
+    return 100 * (drop_asr - drop_clean + 1) / 2
+
+
+def shifted_share(pred: np.ndarray, true: np.ndarray, target: int, num_classes: int) -> float:
+    """The largest share (percent) of triggered images sent to one class other than the target and their own:
+    gradient ascent's "trigger shifting" moves the backdoor rather than removing it."""
+    elsewhere = (pred != target) & (pred != true) & (pred >= 0)
+    counts = np.bincount(pred[elsewhere], minlength=num_classes)
+    return float(100 * counts.max() / len(pred)) if len(pred) else 0.0
+
+
+@EVALUATORS.register_module()
+class BackdoorEvaluator(ClassificationEvaluator):
+    """``clean_acc`` (clean test top-1), ``asr`` (triggered non-target test images predicted as the target),
+    ``ra`` (the same predicted as their true class), ``asr_shift``, ``der`` (against the original), ``acc_f``
+    (poisoned training samples still predicted as the target), ``clean_acc_target`` (the target class's own
+    clean test accuracy), ``recovered_asr`` (the recovered trigger's success on the clean test images outside
+    t̂), and ``recovery`` (t̂, whether right, its anomaly index, ``mask_iou``, ``recovery_s``)."""
+    columns = dict(clean_acc='Clean acc ↑', asr='ASR ↓', ra='RA ↑', asr_shift='ASR shift ↓', der='DER ↑',
+                   acc_f='Acc_f ↓', recovered_asr='Recovered-trigger ASR ↓')
+
+    def fingerprint(self) -> Dict:
+        task = self.task
+        return dict(super().fingerprint(), backdoor='backdoor-v1', defense=task.defense_cfg,
+                    recovery=task.recovery_cfg)
+
+    def evaluate(self, network: nn.Module, request: BackdoorRequest, original: Optional[Metrics] = None) -> Metrics:
+        task = self.task
+        poisoned, target = task.poisoned, task.target
+        clean_p, clean_y = self.predict(network, request.test_remain, 'test_remain', desc='clean test')
+        triggered_p, _ = self.predict(network, request.test_forget, 'test_forget', desc='triggered test')
+        forget_p, _ = self.predict(network, request.train_forget_eval, 'train_forget_eval', desc='poisoned train')
+        clean_pred, triggered_pred = predicted_classes(clean_p), predicted_classes(triggered_p)
+        true = np.asarray(poisoned.test_forget_true_targets)
+        per_class = per_class_accuracy(clean_pred, clean_y, task.num_classes)
+        metrics = dict(
+            clean_acc=accuracy(clean_pred, clean_y),
+            asr=accuracy(triggered_pred, np.full_like(true, target)),
+            ra=accuracy(triggered_pred, true),
+            asr_shift=shifted_share(triggered_pred, true, target, task.num_classes),
+            acc_f=accuracy(predicted_classes(forget_p), np.full(len(forget_p), target)),
+            clean_acc_target=per_class[target],
+            per_class_acc_test=dict(zip(task.class_names, per_class)))
+        metrics['der'] = None if original is None else defense_effectiveness(original, metrics)
+        recovery = getattr(request, 'recovery', None)
+        if recovery is None:
+            metrics['recovered_asr'], metrics['recovery'] = None, None
+        else:
+            detected = recovery.triggers.target
+            metrics['recovered_asr'] = self.accuracy(
+                network, stamped_test(task, recovery.triggers.trigger(), detected), 'recovered_trigger', request)
+            metrics['recovery'] = recovery.facts(task.attack.trigger, target, task.class_names)
+        return metrics
+
+    def facts(self, rows: Dict[str, Metrics]) -> Dict[str, str]:
+        task = self.task
+        facts = {
+            'attack': f"{task.attack_cfg} towards '{task.class_names[task.target]}': "
+                      f'{len(task.poisoned.poisoned_indices)} poisoned training images; the defender holds '
+                      f'{len(task.poisoned.defender)} clean ones',
+            'ASR / RA / ASR shift': 'the non-target test images with the true trigger: predicted as the target / '
+                                    'as their true class / the most of them sent to one other class',
+            'DER': '[max(0, ΔASR) - max(0, ΔClean acc) + 1] / 2 in percent, Δ = Original - model (BackdoorBench)',
+            'Acc_f': 'the poisoned training images still predicted as the target'}
+        recovery = list(rows.values())[-1].get('recovery')
+        if recovery:
+            facts['trigger recovery'] = (
+                f"{task.recovery_cfg['type']} on the Original: t̂ = '{recovery['target_name']}' "
+                f"({'right' if recovery['correct'] else 'WRONG'}; anomaly index {recovery['anomaly_index']:.2f}, "
+                f"{'flagged' if recovery['flagged'] else 'not flagged'}), mask IoU with the true trigger "
+                f"{recovery['mask_iou']:.2f}, {recovery['recovery_s']:.1f} s"
+                + (' (read from the cache)' if recovery['cached'] else ''))
+        return facts

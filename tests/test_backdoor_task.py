@@ -1,0 +1,112 @@
+"""The backdoor task's defining properties on the digits default: the backdoor works on the original, Neural
+Cleanse finds the target, DELETE's masked teacher points the stamped forget images to their true classes, the
+oracle never trains on a poisoned sample, bad input stops early, and DELETE removes the backdoor end to end."""
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+
+from conftest import REPO, run_tool
+from method_helpers import one_thread  # noqa: F401
+from unlearn.apis.experiment import load_experiment
+from unlearn.checkpoint import load_weights
+from unlearn.losses import masked_teacher_target
+
+CONFIG = REPO / 'configs' / 'backdoor' / 'digits_badnet_forget_backdoor.py'
+TARGET = 1  # 'one'
+
+
+def _config(**options) -> Config:
+    cfg = Config.fromfile(str(CONFIG))
+    cfg.merge_from_dict(options)
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def backdoor_run(tmp_path_factory):
+    """``tools/unlearn.py`` on the digits default with an empty cache: (run metrics, checkpoint folder)."""
+    root = tmp_path_factory.mktemp('backdoor')
+    status, _, err = run_tool('unlearn.py', CONFIG, '--work-dir', root / 'runs', '--cfg-options',
+                              f'checkpoint_dir={root / "ckpt"}')
+    assert status == 0, err
+    [run_dir] = (root / 'runs').iterdir()
+    return json.loads((run_dir / 'metrics.json').read_text()), root / 'ckpt'
+
+
+def _rows(metrics: dict) -> dict:
+    """metrics.json: the unlearned model's metrics, with the reference models' under their kinds."""
+    return dict(Original=metrics['original'], Retrain=metrics['retrain'], DELETE=metrics)
+
+
+def test_the_original_is_backdoored_and_the_target_is_detected(backdoor_run):
+    rows = _rows(backdoor_run[0])
+    assert rows['Original']['asr'] >= 90
+    recovery = rows['Original']['recovery']
+    assert recovery['target'] == TARGET and recovery['correct'] and recovery['flagged']
+    assert any(backdoor_run[1].glob('recovery-*.npz')), 'the recovery is cached beside the checkpoints'
+
+
+@pytest.mark.xfail(strict=True, reason='measured 68% at the default recovery (NC, 20 steps of 200 images; mask IoU '
+                                       '0.14), 80% with KnownTrigger, 90.0% with 50 steps of 1,000 (113 s on CPU)')
+def test_delete_target_erases_the_detected_class_and_points_to_the_true_one(backdoor_run):
+    """On the stamped forget images DELETE's target puts 0 on t̂, and its argmax is the image's true label for
+    >= 90% of the images the original classifies right without the trigger."""
+    cfg = _config(checkpoint_dir=str(backdoor_run[1]))
+    experiment = load_experiment(cfg)
+    task = experiment.task
+    [path] = backdoor_run[1].glob('original-*.pth')
+    original = load_weights(task.build_network(cfg.model), path).eval()
+    request = task.forget_request(cfg, original=original)
+    [detected] = request.forget_classes
+    forget = request.train_forget_clean
+    items = [forget[i] for i in range(len(forget))]
+    stamped, labels = torch.stack([image for image, _ in items]), torch.tensor([label for _, label in items])
+    clean = torch.stack([forget.images[i][0] for i in range(len(forget))])
+    true = torch.tensor(forget.true_targets)
+    with torch.no_grad():
+        teacher, clean_pred = original(stamped), original(clean).argmax(1)
+    target = masked_teacher_target(teacher, F.one_hot(labels, task.num_classes).bool())
+    assert (labels == detected).all() and (target[:, detected] == 0).all()
+    right = clean_pred == true
+    assert right.sum() >= 0.9 * len(true)
+    assert (target.argmax(1)[right] == true[right]).float().mean() >= 0.9
+
+
+def test_the_oracle_never_trains_on_a_poisoned_sample_whatever_the_trigger():
+    requests = [load_experiment(_config(task=dict(attack=dict(size=size)))) for size in (2, 3)]
+    tasks = [experiment.task for experiment in requests]
+    poisoned = tasks[0].poisoned
+    assert not set(poisoned.remain_indices) & set(poisoned.poisoned_indices)
+    assert len(poisoned.remain_indices) + len(poisoned.poisoned_indices) == len(poisoned.train)
+    for experiment in requests:
+        oracle = experiment.request.oracle_data.train
+        assert torch.equal(oracle.images, tasks[0].data.train_eval.images[poisoned.remain_indices])
+        assert oracle.targets == np.asarray(tasks[0].data.train_targets)[poisoned.remain_indices].tolist()
+
+
+@pytest.mark.xfail(strict=True, reason='DELETE removes the backdoor (ASR 99.69 -> 2.16, the oracle 0.31) but costs '
+                                       '8.3 points of clean accuracy (99.72 -> 91.39), all of it on the target class '
+                                       "('one' 100 -> 16.67 on clean test images): forget-only, it erases the target "
+                                       'logit for clean images too')
+def test_delete_removes_the_backdoor_end_to_end(backdoor_run):
+    rows = _rows(backdoor_run[0])
+    original, retrain, delete = rows['Original'], rows['Retrain'], rows['DELETE']
+    assert delete['asr'] <= max(5.0, retrain['asr'] + 2)
+    assert abs(delete['clean_acc'] - original['clean_acc']) <= 2
+
+
+@pytest.mark.parametrize('options, message', [
+    (['forget_classes=[one,two]'], 'a backdoor task forgets one target class, but forget_classes names 2'),
+    (['recovery.type=NeuralClense'], "unknown recovery type 'NeuralClense' (did you mean 'NeuralCleanse'?)"),
+])
+def test_bad_input_stops_early_with_one_line(tmp_path, capfd, options, message):
+    status, out, err = run_tool('unlearn.py', CONFIG, '--work-dir', tmp_path / 'runs', '--cfg-options',
+                                f'checkpoint_dir={tmp_path / "ckpt"}', *options)
+    captured = capfd.readouterr()
+    output = out + err + captured.out + captured.err
+    assert status == 2 and output.startswith('error: ') and output.count('\n') == 1, output
+    assert message in output
+    assert not (tmp_path / 'ckpt').exists() and not (tmp_path / 'runs').exists()

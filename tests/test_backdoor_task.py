@@ -65,7 +65,7 @@ def test_delete_target_erases_the_detected_class_and_points_to_the_true_one(back
     items = [forget[i] for i in range(len(forget))]
     stamped, labels = torch.stack([image for image, _ in items]), torch.tensor([label for _, label in items])
     clean = torch.stack([forget.images[i][0] for i in range(len(forget))])
-    true = torch.tensor(forget.true_targets)
+    true = torch.tensor(forget.images.targets)
     with torch.no_grad():
         teacher, clean_pred = original(stamped), original(clean).argmax(1)
     target = masked_teacher_target(teacher, F.one_hot(labels, task.num_classes).bool())

@@ -8,6 +8,7 @@ is recomputed from its CSVs with the project's own reader and aggregation (``rea
 ``table.md``). Numbers quoted in the prose are checked too: every "mean ± std" must be a cell of one of the
 tables, and the single-seed values, ranges and means the text ties to CSV rows are recomputed. No training.
 """
+import functools
 import re
 import statistics
 
@@ -275,9 +276,9 @@ def test_the_face_claims_match_the_csvs():
         'the forget-only rows above DELETE': ', '.join(
             f'{row} reaches H-Mean {h:.2f}' for h, row in sorted(((mean['h_mean'][row], row) for row in forget_only),
                                                                  reverse=True) if h > mean['h_mean']['DELETE']),
-        'the remain-data rows that do not collapse': 'keep more of them (Acc_rt {}) but do not forget at their defaults '
-                                                     '(Acc_ft {})'.format(*(_range([mean[key][row] for row in remain_data],
-                                                                                   digits=2) for key in ('acc_rt', 'acc_ft'))),
+        'the remain-data rows that do not collapse': 'keep more of them (Acc_rt {}) but do not forget at their '
+                                                     'defaults (Acc_ft {})'.format(
+            *(_range([mean[key][row] for row in remain_data], digits=2) for key in ('acc_rt', 'acc_ft'))),
         "DELETE seed 2022's embedding TAR_f": f"DELETE's seed 2022 verifies {delete_2022['emb_tar_f']:.2f} %",
         'the variants: batch norm': f"lifts H-Mean from {official['h_mean']:.2f} to {frozen_bn['h_mean']:.2f}, but "
                                     f"Acc_rt stays at {frozen_bn['acc_rt']:.2f}",
@@ -285,8 +286,6 @@ def test_the_face_claims_match_the_csvs():
     for what, expected in claims.items():
         assert expected in section, f'{what}: the CSVs give "{expected}", which the face section does not say'
     assert delete_2022['acc_rt'] == official['acc_rt'], 'the variants\' official cell is the benchmark\'s DELETE run'
-
-
 
 
 def test_the_orl_claims_match_the_csv():
@@ -316,6 +315,7 @@ def test_the_orl_claims_match_the_csv():
     assert delete['original.acc_ft'] == pytest.approx(200 / 3), 'two of the three test faces'
 
 
+@functools.lru_cache(maxsize=None)
 def synthetic_face_cells() -> dict:
     """``{(original seed, setting): run}`` of the synthetic face benchmark; the settings: the default recipe
     (``'frozen'`` batch-norm statistics), the official ``'updated'`` ones, and ``'120'`` images per identity."""
@@ -331,11 +331,12 @@ def synthetic_face_table() -> str:
     """docs/results.md's table of the synthetic face default over its six originals, rendered from the CSV."""
     cells = synthetic_face_cells()
     seeds = list(dict.fromkeys(seed for seed, _ in cells))
-    lines = ['| original seed | Original Acc_rt ↑ | Retrain Acc_rt ↑ | DELETE Acc_ft ↓ | DELETE Acc_rt ↑ | DELETE TAR_f ↓ '
-             '| DELETE TAR_r ↑ | BN updated: Acc_ft ↓ | BN updated: Acc_rt ↑ | 120 images: Original Acc_rt ↑ '
-             '| 120 images: DELETE Acc_ft ↓ | 120 images: DELETE Acc_rt ↑ |', '|' + '---|' * 12]
+    titles = ['original seed', 'Original Acc_rt ↑', 'Retrain Acc_rt ↑', 'DELETE Acc_ft ↓', 'DELETE Acc_rt ↑',
+              'DELETE TAR_f ↓', 'DELETE TAR_r ↑', 'BN updated: Acc_ft ↓', 'BN updated: Acc_rt ↑',
+              '120 images: Original Acc_rt ↑', '120 images: DELETE Acc_ft ↓', '120 images: DELETE Acc_rt ↑']
+    lines = ['| ' + ' | '.join(titles) + ' |', '|' + '---|' * len(titles)]
     for seed in seeds:
-        frozen, updated, big = (cells.get((seed, s)) for s in ('frozen', 'updated', '120'))
+        frozen, updated, big = cells[seed, 'frozen'], cells[seed, 'updated'], cells.get((seed, '120'))
         values = [frozen['original.acc_rt'], frozen['retrain.acc_rt'], frozen['acc_ft'], frozen['acc_rt'],
                   frozen['tar_f'], frozen['tar_r'], updated['acc_ft'], updated['acc_rt'],
                   *((big['original.acc_rt'], big['acc_ft'], big['acc_rt']) if big else (None,) * 3)]
@@ -360,8 +361,8 @@ def test_the_synthetic_face_claims_match_the_csv():
     frozen, updated, big = (synthetic_face_spread(s) for s in ('frozen', 'updated', '120'))
     runs = done([SYNTHETIC_FACE_CSV])
     originals = [r['original.acc_rt'] for (_, s), r in synthetic_face_cells().items() if s == 'frozen']
-    spread = {name: f"{s['min']:.2f}-{s['max']:.2f}" for name, s in (('frozen', frozen), ('updated', updated),
-                                                                       ('120', big))}
+    spread = {name: f"{s['min']:.2f}-{s['max']:.2f}"
+              for name, s in (('frozen', frozen), ('updated', updated), ('120', big))}
     readme = prose(README_TEXT[README_TEXT.index('## Face recognition'):].split('\n## ')[0])
     readme_claims = {
         'the default recipe': f"Over {frozen['n']} originals DELETE's worst Acc_ft is {frozen['max_acc_ft']:.2f} and "
@@ -387,6 +388,7 @@ def test_the_synthetic_face_claims_match_the_csv():
         assert expected in section, f'{what}: the CSV gives "{expected}", which docs/results.md does not say'
     assert big['min'] == min(r['acc_rt'] for r in runs), 'the 120-image run is the lowest of the table'
     assert len({r['acc_ft'] for r in runs}) == 1, 'Acc_ft is the same in all runs'
+
 
 # --- single-run tables quoted in the README: one committed CSV each (one row per model), rerun by other tests ---
 README_TEXT = README.read_text()

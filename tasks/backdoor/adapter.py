@@ -26,6 +26,7 @@ from tasks.classification.adapter import ClassificationTask
 from tasks.classification.datasets import InMemoryImages
 from unlearn.config import build_from
 from unlearn.errors import UnlearnError
+from unlearn.methods.attacks import PixelSpace
 from unlearn.registry import TASKS
 from unlearn.request import ForgetRequest, ReferenceData, resolve_classes
 from unlearn.tensor_task import labels_in
@@ -39,16 +40,14 @@ class StampedImages(Dataset):
     """``images`` through their own transform (augmentation included), then ``trigger`` stamped in [0, 1] pixel
     space and normalised back, labelled ``label``: the trigger sits where the model saw it, whatever the crop.
 
-    ``true_targets`` keeps each image's own label (DELETE's teacher should point there). ``trigger=None``: the
+    ``images.targets`` keeps each image's own label (DELETE's teacher should point there). ``trigger=None``: the
     provisional forget set before any recovery (the images unstamped).
     """
 
     def __init__(self, images: InMemoryImages, trigger: Optional[Trigger], label: int,
                  mean: Sequence[float], std: Sequence[float]):
         self.images, self.trigger, self.label = images, trigger, int(label)
-        self.true_targets = list(images.targets)
-        self.mean = torch.tensor(mean, dtype=torch.float32)[:, None, None]
-        self.std = torch.tensor(std, dtype=torch.float32)[:, None, None]
+        self.space = PixelSpace(mean, std, like=torch.empty(1, len(mean), 1, 1))
 
     def __len__(self) -> int:
         return len(self.images)
@@ -56,8 +55,7 @@ class StampedImages(Dataset):
     def __getitem__(self, index: int) -> tuple:
         image, _ = self.images[index]
         if self.trigger is not None:
-            pixels = self.trigger.stamp_tensor((image * self.std + self.mean)[None])[0]
-            image = (pixels - self.mean) / self.std
+            image = self.space.to_inputs(self.trigger.stamp_tensor(self.space.to_pixels(image[None])))[0]
         return image, self.label
 
 
@@ -186,7 +184,7 @@ class BackdoorTask(ClassificationTask):
             recovery=self.recovery_cfg), sort_keys=True, default=str).encode()).hexdigest()[:16]
         path = Path(cfg.checkpoint_dir) / f'recovery-{key}.npz'
         if path.is_file():
-            return Recovery(load_recovery(path), float(np.load(path)['seconds']), cached=True)
+            return load_recovery(path)
         started = time.time()
         triggers = self.recovery.recover(original, self.poisoned.defender_pixels(), self.pixel_normalization(),
                                          self.target, self.attack.trigger)
@@ -216,11 +214,12 @@ def save_recovery(recovery: Recovery, path: Path) -> None:
     os.replace(partial, path)
 
 
-def load_recovery(path: Path) -> RecoveredTriggers:
-    """The saved triggers; the MAD detection is recomputed from their norms (it is a function of them)."""
+def load_recovery(path: Path) -> Recovery:
+    """The saved recovery; the MAD detection is recomputed from the norms (it is a function of them)."""
     saved = np.load(path)
-    return RecoveredTriggers(saved['classes'], saved['masks'], saved['patterns'], saved['success_rates'],
-                             saved['steps'], mad_detection(saved['masks'].sum(axis=(1, 2)), saved['classes']))
+    triggers = RecoveredTriggers(saved['classes'], saved['masks'], saved['patterns'], saved['success_rates'],
+                                 saved['steps'], mad_detection(saved['masks'].sum(axis=(1, 2)), saved['classes']))
+    return Recovery(triggers, float(saved['seconds']), cached=True)
 
 
 def stamped_test(task: BackdoorTask, trigger: Trigger, target: int) -> Dataset:

@@ -20,9 +20,14 @@ ClassSpec = Union[int, str]
 @dataclass(frozen=True)
 class ReferenceData:
     """What a reference model (the original, the retrain oracle) trains on, and the split its best epoch is
-    chosen on (the official code selects on a test split, SPEC.md §4.4)."""
+    chosen on (the official code selects on a test split, SPEC.md §4.4).
+
+    ``fingerprint``: what determines ``train`` when it is less than the task's whole fingerprint, for the model's
+    cache key (a backdoor oracle trains on the clean images, whatever the trigger); None: the task's.
+    """
     train: Dataset
     val: Dataset
+    fingerprint: Optional[dict] = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,11 @@ class ForgetRequest:
     test: Optional[Dataset] = None
     train_forget_clean: Optional[Dataset] = None
     train_remain_clean: Optional[Dataset] = None
+
+    def fingerprint(self) -> dict:
+        """What, beyond the forget classes and the task's data, changes the metrics measured on this request
+        (the key of a reference model's cached metrics); nothing for a request fixed by the config."""
+        return {}
 
 
 def resolve_classes(class_names: Sequence[str], spec: Union[ClassSpec, Sequence[ClassSpec], None]) -> List[int]:

@@ -42,11 +42,12 @@ class ObtainedModel:
     wall_time_s: float = 0.0
 
 
-def model_key(kind: str, task: TaskAdapter, model_cfg: dict, train_schedule: dict,
+def model_key(kind: str, data: dict, model_cfg: dict, train_schedule: dict,
               forget_classes: Sequence[int], pretrained: Optional[str] = None) -> str:
-    """Hash of what determines a trained model; the oracle also depends on what it never saw, and a model
-    finetuned from a pretrained network on that network's file."""
-    spec = dict(kind=kind, data=task.fingerprint(), model=model_cfg, recipe=train_schedule,
+    """Hash of what determines a trained model: ``data`` (:func:`data_fingerprint`), the model and the recipe;
+    the oracle also depends on what it never saw, and a model finetuned from a pretrained network on that
+    network's file."""
+    spec = dict(kind=kind, data=data, model=model_cfg, recipe=train_schedule,
                 forget_classes=list(forget_classes) if kind == RETRAIN else None)
     if pretrained:
         spec['pretrained'] = pretrained
@@ -85,12 +86,19 @@ def _plain(cfg_dict) -> dict:
     return cfg_dict.to_dict() if hasattr(cfg_dict, 'to_dict') else dict(cfg_dict)
 
 
+def data_fingerprint(kind: str, task: TaskAdapter, request: ForgetRequest) -> dict:
+    """What determines the ``kind`` model's training data: its reference data's own fingerprint, else the task's."""
+    data = request.original_data if kind == ORIGINAL else request.oracle_data
+    return data.fingerprint if data is not None and data.fingerprint is not None else task.fingerprint()
+
+
 def cached_model_path(kind: str, cfg, task: TaskAdapter, request: ForgetRequest,
                       pretrained: Optional[str] = None) -> Path:
     """Where the cache keeps the ``kind`` model of this config (whether or not it exists yet); ``pretrained``:
     the SHA-256 of the pretrained network it starts from, if any."""
     model_cfg = _plain(cfg.model)
-    key = model_key(kind, task, model_cfg, _plain(cfg.train_schedule), request.forget_classes, pretrained)
+    key = model_key(kind, data_fingerprint(kind, task, request), model_cfg, _plain(cfg.train_schedule),
+                    request.forget_classes, pretrained)
     return Path(cfg.checkpoint_dir) / f'{kind}-{model_cfg["type"]}-{key}.pth'
 
 
@@ -235,7 +243,8 @@ def reference_job(kind: str, cfg, task: TaskAdapter, request: ForgetRequest,
     ``train_schedule``; ``pretrained``: the SHA-256 of the pretrained network both start from, if any."""
     schedule, model_cfg = _plain(cfg.train_schedule), _plain(cfg.model)
     path = cached_model_path(kind, cfg, task, request, pretrained)
-    record = dict(kind=kind, key=path.stem.rsplit('-', 1)[-1], model=model_cfg, data=task.fingerprint(),
+    record = dict(kind=kind, key=path.stem.rsplit('-', 1)[-1], model=model_cfg,
+                  data=data_fingerprint(kind, task, request),
                   recipe=schedule, forget_classes=list(request.forget_classes) if kind == RETRAIN else None)
     if pretrained:
         record['pretrained'] = pretrained

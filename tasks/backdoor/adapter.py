@@ -86,6 +86,15 @@ class BackdoorRequest(ForgetRequest):
     """A forget request that also carries the recovery it was built from (None: provisional)."""
     recovery: Optional[Recovery] = None
 
+    def fingerprint(self) -> dict:
+        """The recovered trigger and target: metrics measured with it (recovered-trigger ASR) depend on it."""
+        if self.recovery is None:
+            return dict(recovery=None)
+        triggers = self.recovery.triggers
+        digest = hashlib.sha256(np.ascontiguousarray(triggers.masks).tobytes())
+        digest.update(np.ascontiguousarray(triggers.patterns).tobytes())
+        return dict(recovery=digest.hexdigest()[:16], target=triggers.target)
+
 
 @TASKS.register_module()
 class BackdoorTask(ClassificationTask):
@@ -134,9 +143,14 @@ class BackdoorTask(ClassificationTask):
             defense_seed=self.defense_cfg.get('seed', 0))
 
     def fingerprint(self) -> Dict[str, Any]:
-        """The poisoned data: the dataset, the target and the attack (the oracle's data depends only on the
-        poisoned indices, but the core keys both reference models on one fingerprint)."""
+        """The poisoned data: the dataset, the target and the attack."""
         return dict(task='backdoor', dataset=self.dataset_cfg, target=self.target, attack=self.attack_cfg)
+
+    def oracle_fingerprint(self) -> Dict[str, Any]:
+        """The oracle's data, the clean images minus the poisoned ones: which are poisoned depends on the
+        labels, the target, the rate and the seed, not on the trigger, so one oracle serves every trigger."""
+        return dict(task='backdoor-clean-remainder', dataset=self.dataset_cfg, target=self.target,
+                    poison_rate=self.attack.poison_rate, poison_seed=self.attack.seed)
 
     def forget_request(self, cfg, original: Optional[nn.Module] = None) -> BackdoorRequest:
         """Provisional (``original=None``): the configured target and the defender's images unstamped. With the
@@ -169,7 +183,7 @@ class BackdoorTask(ClassificationTask):
             test_forget=p.test_forget,
             test_remain=p.test_remain,
             original_data=ReferenceData(train=p.train, val=data.test),
-            oracle_data=ReferenceData(train=p.train_remain, val=data.test),
+            oracle_data=ReferenceData(train=p.train_remain, val=data.test, fingerprint=self.oracle_fingerprint()),
             is_forget=lambda batch: labels_in(self.labels(batch), [target]),
             test=data.test,
             train_forget_clean=stamped(data.train_eval.transform),

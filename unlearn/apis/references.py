@@ -175,6 +175,7 @@ def cached_metrics(experiment: Experiment, model: ObtainedModel, request: Forget
     """Metrics of a fixed checkpoint on a forget request are computed once and kept beside it."""
     key = hashlib.sha256(json.dumps(dict(
         ckpt=model.sha256, forget=list(request.forget_classes), data=experiment.task.fingerprint(),
+        **({'request': request.fingerprint()} if request.fingerprint() else {}),
         eval=repr(experiment.evaluator.fingerprint()), original=original),
         sort_keys=True, default=str).encode()).hexdigest()[:16]
     path = Path(model.checkpoint).with_name(f'{Path(model.checkpoint).stem}.metrics-{key}.json')

@@ -108,3 +108,30 @@ def test_freeze_classifier_keeps_fc_fixed(task):
 def test_bad_hyper_parameters(kwargs):
     with pytest.raises(ValueError):
         DELETE(**kwargs)
+
+
+def test_remain_weight_adds_a_pass_that_distils_the_teacher_with_nothing_erased(task):
+    """DELETE (R): on the remain phase the target is the teacher's own softmax, the forget class included (a
+    remaining image of a class the forget set lacks keeps it), scaled by ``remain_weight``; forget-only by default."""
+    from unlearn.methods.base import MethodData
+    assert not DELETE().uses_remain_data and DELETE().table_name == 'DELETE'
+    method = DELETE(remain_weight=0.5)
+    assert method.uses_remain_data and method.table_name == 'DELETE (R)'
+    request = _request(task)
+    data = MethodData.for_method(method, task, request, batch_size=16, seed=0)
+    phases = [(p.name, p.dataset) for p in method.phases(data)]
+    assert phases == [('forget', request.train_forget), ('remain', request.train_remain)]
+    model = _wrapper(task, method=method)
+    remain = next(iter(torch.utils.data.DataLoader(request.train_remain, batch_size=64, shuffle=False)))
+    assert (remain[1] == 3).sum() == 0, 'the remaining data of a class-forgetting request lacks the class'
+    batch = [torch.cat([remain[0], _forget_batch(task)[0]]), torch.cat([remain[1], _forget_batch(task)[1]])]
+    model.train()
+    model.phase = 'remain'
+    loss = model(*batch, mode='loss')['loss_remain']
+    with torch.no_grad():
+        teacher = model.teacher(batch[0])
+    student = model.student(batch[0])
+    kl = torch.nn.functional.kl_div(torch.log_softmax(student, 1), torch.softmax(teacher, 1), reduction='batchmean')
+    assert torch.allclose(loss, 0.5 * kl, atol=1e-6)
+    with pytest.raises(ValueError, match='remain_weight'):
+        DELETE(remain_weight=-1)

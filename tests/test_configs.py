@@ -30,9 +30,13 @@ def test_leaf_config_overrides_only_what_differs():
     assert cfg.task.dataset.image_size == 224 and cfg.model.stem == 'imagenet'
 
 
+#: Methods that apply to one task only, built on that task's default instead of the classification one.
+TASK_DEFAULTS = dict(nc_unlearn='backdoor/digits_badnet_forget_backdoor.py')
+
+
 @pytest.mark.parametrize('path', METHOD_BASES, ids=lambda p: p.stem)
 def test_every_method_config_builds_on_the_default(path: Path):
-    cfg = Config.fromfile(str(REPO / 'configs' / 'cls' / 'digits_forget_3.py'))
+    cfg = Config.fromfile(str(REPO / 'configs' / TASK_DEFAULTS.get(path.stem, 'cls/digits_forget_3.py')))
     cfg.method = Config.fromfile(str(path)).method
     check_config(cfg)
     build_method(cfg)

@@ -6,3 +6,4 @@ samples; ``recovery`` recovers triggers and detects the target; ``adapter`` and 
 metrics."""
 from . import datasets, recovery, triggers  # noqa: F401
 from . import adapter, evaluator  # noqa: F401,E402
+from . import methods  # noqa: F401,E402

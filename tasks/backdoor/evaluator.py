@@ -2,6 +2,7 @@
 success rate (ASR) of the true trigger, the recovered true labels (RA), the trigger shifted to another class,
 the defense effectiveness rating (DER), and what the trigger recovery found.
 """
+from pathlib import Path
 from typing import Dict, Optional
 
 import numpy as np
@@ -11,8 +12,10 @@ from tasks.classification.evaluator import ClassificationEvaluator
 from unlearn.evaluator import Metrics
 from unlearn.metrics import accuracy, per_class_accuracy, predicted_classes
 from unlearn.registry import EVALUATORS
+from unlearn.reports import save_figure
 
 from .adapter import BackdoorRequest, stamped_test
+from .visualization import trigger_recovery_figure, triggered_examples_figure
 
 
 def defense_effectiveness(original: Metrics, metrics: Metrics) -> float:
@@ -38,8 +41,8 @@ class BackdoorEvaluator(ClassificationEvaluator):
     (poisoned training samples still predicted as the target), ``clean_acc_target`` (the target class's own
     clean test accuracy), ``recovered_asr`` (the recovered trigger's success on the clean test images outside
     t̂), and ``recovery`` (t̂, whether right, its anomaly index, ``mask_iou``, ``recovery_s``)."""
-    columns = dict(clean_acc='Clean acc ↑', asr='ASR ↓', ra='RA ↑', asr_shift='ASR shift ↓', der='DER ↑',
-                   acc_f='Acc_f ↓', recovered_asr='Recovered-trigger ASR ↓')
+    columns = dict(clean_acc='Clean acc ↑', clean_acc_target='Target clean acc ↑', asr='ASR ↓', ra='RA ↑',
+                   asr_shift='ASR shift ↓', der='DER ↑', acc_f='Acc_f ↓', recovered_asr='Recovered-trigger ASR ↓')
 
     def fingerprint(self) -> Dict:
         task = self.task
@@ -93,3 +96,14 @@ class BackdoorEvaluator(ClassificationEvaluator):
                 f"{recovery['mask_iou']:.2f}, {recovery['recovery_s']:.1f} s"
                 + (' (read from the cache)' if recovery['cached'] else ''))
         return facts
+
+    def write_figures(self, folder: Path, networks: Dict[str, nn.Module], rows: Dict[str, Metrics],
+                      request: BackdoorRequest) -> None:
+        """``trigger_recovery.png`` (the scan of the Original) and ``triggered_examples.png`` (each model on test
+        images with the true and the recovered trigger); none without a recovery to show."""
+        recovery = getattr(request, 'recovery', None)
+        if recovery is None:
+            return
+        save_figure(trigger_recovery_figure(self.task, recovery.triggers), folder / 'trigger_recovery.png')
+        save_figure(triggered_examples_figure(self.task, recovery.triggers.trigger(), networks),
+                    folder / 'triggered_examples.png')

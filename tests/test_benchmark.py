@@ -448,3 +448,37 @@ def test_tsne_panels_on_tiny_inputs(tmp_path):
     assert embeddings['DELETE'].shape == (24, 2)
     path = plot_tsne(embeddings, labels, ['a', 'b', 'c'], [1], tmp_path / 'tsne.png')
     assert path.stat().st_size > 0
+
+
+def test_methods_sweep_draws_each_row_against_the_swept_key_with_its_own_retrain(tmp_path, monkeypatch):
+    """A panel per metric, a line per table row through its mean over seeds at each value of the one swept key,
+    and Retrain dashed through each value's own oracle (the backdoor's trigger sizes each have an original)."""
+    from unlearn.benchmark import figures
+    drawn = []
+    monkeypatch.setattr(figures, 'save_figure', lambda fig, path: drawn.append(fig) or path)
+    records = [_record(row, seed, **{'task.attack.size': size, 'asr': base + size + seed, 'clean_acc': 90.0,
+                                     'retrain.asr': 10.0 * size, 'retrain.clean_acc': 91.0})
+               for row, base in (('DELETE', 0.0), ('Finetune (R)', 50.0)) for size in (3, 1, 2) for seed in (0, 2)]
+    figures.methods_sweep_plot(records, tmp_path / 'm.png', ['task.attack.size'], metrics=['asr', 'clean_acc'])
+    [fig] = drawn
+    asr_panel, clean_panel = fig.axes
+    handles, labels = asr_panel.get_legend_handles_labels()
+    lines = {label: handle[0] if isinstance(handle, tuple) else handle for handle, label in zip(handles, labels)}
+    assert list(lines['DELETE'].get_xdata()) == [1, 2, 3]
+    assert list(lines['DELETE'].get_ydata()) == [2.0, 3.0, 4.0], 'mean over the seeds at each size'
+    assert list(lines['Finetune (R)'].get_ydata()) == [52.0, 53.0, 54.0]
+    assert list(lines['Retrain'].get_ydata()) == [10.0, 20.0, 30.0] and lines['Retrain'].get_linestyle() == '--'
+    assert clean_panel.get_ylabel() == 'clean_acc (%)'
+    drawn.clear()
+    held = records + [dict(r, **{'train_schedule.seed': 1}) for r in records if r['task.attack.size'] == 3]
+    for r in records:
+        r['train_schedule.seed'] = 0
+    figures.methods_sweep_plot(held, tmp_path / 'h.png', ['task.attack.size', 'train_schedule.seed'], metrics=['asr'])
+    [fig] = drawn
+    size_panel, seed_panel = fig.axes
+    handles, labels = size_panel.get_legend_handles_labels()
+    assert list(dict(zip(labels, handles))['DELETE'][0].get_ydata()) == [2.0, 3.0, 4.0], \
+        'the size sweep holds the seed at its most common value'
+    assert 'train_schedule.seed' in seed_panel.get_xlabel() and 'task.attack.size=3' in seed_panel.get_xlabel()
+    with pytest.raises(UnlearnError, match='takes two values'):
+        figures.methods_sweep_plot(records, tmp_path / 'n.png', ['train_schedule.seed'], metrics=['asr'])

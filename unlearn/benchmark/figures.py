@@ -3,7 +3,9 @@
 * Fig. 2, stability: a box per method of each metric over the seeds (:func:`seed_boxplot`);
 * Fig. 3, one learning rate for every forget-set size: a metric against the number of forgotten classes,
   a line per method, Retrain dashed (:func:`forget_set_size_plot`);
-* Table 5 as curves: a panel per swept grid key (alpha, T), the metrics against its values (:func:`sweep_plot`).
+* Table 5 as curves: a panel per swept grid key (alpha, T), the metrics against its values (:func:`sweep_plot`);
+* every method against one swept key (the backdoor's trigger size): a panel per metric, a line per row, Retrain
+  dashed (:func:`methods_sweep_plot`).
 """
 import functools
 import json
@@ -14,7 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from ..errors import UnlearnError
 from ..reports import pyplot, save_figure
 
-FIGURES = ('seed_boxplot', 'forget_set_size', 'sweep')
+FIGURES = ('seed_boxplot', 'forget_set_size', 'sweep', 'methods_sweep')
 #: ``titles`` of the figures below: metric key -> its label (the task evaluator's ``columns``, which a benchmark
 #: writes into its benchmark.json); a metric it does not title is labelled by its key.
 Titles = Optional[Mapping[str, str]]
@@ -171,12 +173,63 @@ def sweep_plot(records: List[Dict[str, Any]], path: Path, grid_keys: Sequence[st
     return save_figure(fig, path)
 
 
+def methods_sweep_plot(records: List[Dict[str, Any]], path: Path, grid_keys: Sequence[str], metrics: Sequence[str],
+                       title: str = '', titles: Titles = None) -> Path:
+    """A row of panels per grid key the finished cells vary, a panel per metric: its mean ± std over seeds
+    against the key's values (the other keys held, see :func:`sweep_series`), a line per table row, and
+    Retrain's value at each point dashed (each point may have its own oracle)."""
+    from .tables import summarize
+    plt = pyplot()
+    done = _done(records, metrics)
+    swept = [k for k in grid_keys if len({_same(r.get(k)) for r in done}) > 1]
+    if not swept:
+        raise UnlearnError(f'methods_sweep: none of the grid keys {list(grid_keys)} takes two values among the '
+                           'finished cells; give the keys benchmark.grid varies')
+    columns = min(4, len(metrics))
+    rows_per_key = -(-len(metrics) // columns)
+    size = (4.2 * columns, 3.6 * len(swept) * rows_per_key)
+    fig, axes = plt.subplots(len(swept) * rows_per_key, columns, figsize=size, dpi=120, squeeze=False)
+    blocks = axes.reshape(len(swept), -1)  # the panels of each swept key, row by row
+    for ax in blocks[:, len(metrics):].flat:
+        ax.axis('off')
+    for panels, key in zip(blocks, swept):
+        values, held, cells = sweep_series(done, key, grid_keys)
+        numeric = _numeric(values)
+        xs = values if numeric else list(range(len(values)))
+        for ax, metric in zip(panels, metrics):
+            for row, group in _group(cells, 'row').items():
+                stats = [summarize([r.get(metric) for r in group if _same(r.get(key)) == _same(v)]) for v in values]
+                points = [(x, st) for x, st in zip(xs, stats) if st is not None]
+                ax.errorbar([x for x, _ in points], [st.mean for _, st in points],
+                            yerr=[st.std or 0 for _, st in points], marker='o', ms=4, capsize=3, label=row[0])
+            retrain = {}
+            for r in cells:
+                if r.get(f'retrain.{metric}') is not None:
+                    retrain.setdefault(_same(r.get(key)), r[f'retrain.{metric}'])
+            at = [(x, retrain[_same(v)]) for x, v in zip(xs, values) if _same(v) in retrain]
+            if at:
+                ax.plot([x for x, _ in at], [y for _, y in at], 'k--', label='Retrain')
+            ax.set_xticks(xs, [f'{v:g}' if numeric else str(v) for v in values])
+            ax.set_xlabel(key + (' (' + ', '.join(f'{j}={v}' for j, v in held.items()) + ')' if held else ''),
+                          fontsize=8)
+            ax.set_ylabel(f'{_label(titles, metric)} (%)')
+            ax.grid(alpha=0.3)
+        if len(panels) > len(metrics):  # the legend fills the first empty panel
+            panels[len(metrics)].legend(*panels[0].get_legend_handles_labels(), fontsize=8, loc='center')
+        else:
+            panels[-1].legend(fontsize=7, loc='center left', bbox_to_anchor=(1.02, 0.5))
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
 def draw_figures(records: List[Dict[str, Any]], names: Sequence[str], out_dir: Path, title: str = '',
-                 grid_keys: Sequence[str] = (), titles: Titles = None) -> List[Path]:
-    """The figures ``benchmark.figures`` names, as ``<out_dir>/<name>.png``; ``grid_keys``: what ``sweep`` plots;
-    ``titles``: the metrics' labels."""
+                 grid_keys: Sequence[str] = (), titles: Titles = None, metrics: Sequence[str] = ()) -> List[Path]:
+    """The figures ``benchmark.figures`` names, as ``<out_dir>/<name>.png``; ``grid_keys``: what ``sweep`` and
+    ``methods_sweep`` plot; ``titles``: the metrics' labels; ``metrics``: the table's (``methods_sweep``'s panels)."""
     draw = dict(seed_boxplot=seed_boxplot, forget_set_size=forget_set_size_plot,
-                sweep=functools.partial(sweep_plot, grid_keys=grid_keys))
+                sweep=functools.partial(sweep_plot, grid_keys=grid_keys),
+                methods_sweep=functools.partial(methods_sweep_plot, grid_keys=grid_keys, metrics=metrics))
     if not any(r['status'] == 'done' for r in records):
         return []
     return [draw[name](records, out_dir / f'{name}.png', title=title, titles=titles) for name in names]

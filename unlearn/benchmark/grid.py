@@ -29,7 +29,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from mmengine.config import Config
 
 from ..apis import DEFAULT_SEED, build_method
-from ..config import check_config
+from ..config import check_config, import_task_modules
 from ..errors import UnlearnError
 from ..registry import METHODS
 
@@ -42,7 +42,8 @@ SPEC_KEYS = {
     'columns': "the tables' columns (default: the task evaluator's columns, 'time_s' and 'speedup')",
     'threads': 'torch intra-op threads for the cells (default: torch\'s); 1 is fastest for tiny models',
     'figures': "figures drawn from the results: 'seed_boxplot' (Fig. 2), 'forget_set_size' (Fig. 3), "
-               "'sweep' (the metrics against each grid key, e.g. Table 5's alpha and T)",
+               "'sweep' (the metrics against each grid key, e.g. Table 5's alpha and T), 'methods_sweep' (each column "
+               "against the one swept grid key, a line per method, e.g. the backdoor's trigger size)",
 }
 #: Keys that decide the original model and the oracle (``unlearn.training.model_key``): a grid over one of
 #: them gets a table per value, since each value has its own Original and Retrain rows.
@@ -224,6 +225,7 @@ def expand_grid(cfg: Config, out_dir: Optional[Path] = None) -> List[Cell]:
     spec = benchmark_spec(cfg)
     out_dir = Path(out_dir or spec.get('out_dir') or default_out_dir(cfg))
     base = Config({k: v for k, v in cfg.to_dict().items() if k != 'benchmark'}, filename=cfg.filename)
+    import_task_modules(base)  # a task's own methods (NCUnlearn) are registered by its package
     config_dir = Path(cfg.filename).resolve().parent if cfg.filename else Path.cwd()
     methods = [_load_method(entry, config_dir) for entry in spec.get('methods') or [base.method]]
     forget_sets = [list(fs) for fs in spec.get('forget_sets') or [base.forget_classes]]

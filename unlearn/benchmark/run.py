@@ -362,7 +362,7 @@ def run_benchmark(cfg: Config, out_dir: Optional[Path] = None, dry_run: bool = F
     records = [cell_record(c, finished_run(c), failures.get(c.key), merged.get(c.key)) for c in cells]
     write_results(out_dir, cfg, cells, records, columns, failures, titles)
     draw_figures(records, figures, out_dir, title=_title(cfg), grid_keys=list(cells[0].grid) if cells else [],
-                 titles=titles)
+                 titles=titles, metrics=[key for key in columns if key not in EXTRA_TITLES])
     if failures:
         logger.error(f'{len(failures)} of {len(cells)} cells failed: {sorted(failures)}')
     for handler in logger.handlers:

@@ -175,6 +175,17 @@ def test_the_note_flags_timings_that_shared_their_core():
     assert "1 of 5 runs and the oracle's training (one thread)" in markdown_tables(slow_oracle, ['acc_ft'], 'demo')
 
 
+def test_time_includes_building_the_forget_set_and_the_note_says_so():
+    """A trigger recovery is part of what a backdoor defense costs: counted in Time, left out of the contention
+    check (its CPU time is not measured) and named in the note."""
+    records = [dict(r, threads=1, cpu_s=r.get('time_s')) for r in hand_records()]
+    assert 'building its forget set' not in markdown_tables(records, ['acc_ft'], 'demo')
+    built = [dict(r, request_s=12.0, time_s=r['time_s'] + 12.0) if r.get('time_s') else r for r in records]
+    md = markdown_tables(built, ['acc_ft'], 'demo')
+    assert "A method's time includes building its forget set from the original (e.g. a trigger recovery: " \
+           '12.0-12.0 s)' in md and 'Contended' not in md
+
+
 def test_the_note_flags_an_oracle_timed_with_other_threads_than_the_runs(tmp_path):
     records = [dict(r, threads=1, cpu_s=r.get('time_s'), **{'retrain.threads': 1}) for r in hand_records()]
     assert 'Unequal threads' not in markdown_tables(records, ['acc_ft'], 'demo')

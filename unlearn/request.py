@@ -84,6 +84,11 @@ class ForgetRequest:
     train_forget_clean: Optional[Dataset] = None
     train_remain_clean: Optional[Dataset] = None
 
+    def preparation_s(self) -> float:
+        """Wall time of the work that built this request from the original model (a trigger recovery; when read
+        from a cache, the time it took when it ran): part of what unlearning costs."""
+        return 0.0
+
     def fingerprint(self) -> dict:
         """What, beyond the forget classes and the task's data, changes the metrics measured on this request
         (the key of a reference model's cached metrics); nothing for a request fixed by the config."""

@@ -86,6 +86,9 @@ class BackdoorRequest(ForgetRequest):
     """A forget request that also carries the recovery it was built from (None: provisional)."""
     recovery: Optional[Recovery] = None
 
+    def preparation_s(self) -> float:
+        return 0.0 if self.recovery is None else self.recovery.seconds
+
     def fingerprint(self) -> dict:
         """The recovered trigger and target: metrics measured with it (recovered-trigger ASR) depend on it."""
         if self.recovery is None:

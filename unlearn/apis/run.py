@@ -36,6 +36,7 @@ def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
         timings = {f'{kind}_s': model.wall_time_s for kind, model in models.items()}
         original = models['original'].network
         request = experiment.task.forget_request(cfg, original=original)  # e.g. a trigger recovered from it
+        timings['request_s'] = request.preparation_s()
         job = prepare_method(experiment, original, request)
         with timed(timings, 'evaluate_reference_s'):
             logger.info('Evaluating the reference models')

@@ -147,6 +147,10 @@ def _seed_note(records: List[Dict[str, Any]]) -> str:
             f'({", ".join(map(str, seeds))}). '
             'Time: unlearning wall time of a method, training wall time of Original and Retrain; '
             "speed-up: Retrain's training time / the method's unlearning time.")
+    built = [r['request_s'] for r in records if r.get('request_s')]
+    if built:
+        note += (" A method's time includes building its forget set from the original (e.g. a trigger recovery: "
+                 f'{min(built):.1f}-{max(built):.1f} s).')
     if missing:
         note += (f' {len(missing)} of {len(records)} cells are not finished '
                  f'({", ".join(sorted({r["status"] for r in missing}))}): their rows average fewer seeds.')
@@ -157,7 +161,8 @@ def _timing_note(done: List[Dict[str, Any]]) -> str:
     """What makes the wall times, hence the speed-ups, unequal: a shared core, or unequal thread counts."""
     oracles = _distinct_models(done, 'retrain')
     note = ''
-    runs = _contended((r.get('threads'), r.get('time_s'), r.get('cpu_s')) for r in done)
+    runs = _contended((r.get('threads'), r.get('time_s') and r['time_s'] - (r.get('request_s') or 0), r.get('cpu_s'))
+                      for r in done)
     contended_oracles = _contended((m.get('retrain.threads'), m.get('retrain.train_s'), m.get('retrain.train_cpu_s'))
                                    for m in oracles)
     if runs or contended_oracles:

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from unlearn.errors import UnlearnError
 from unlearn.methods.attacks import PixelSpace
+from unlearn.progress import progress
 from .triggers import Trigger, stamp
 
 #: Trigger recoveries: ``recovery = dict(type='NeuralCleanse', target='detect')``.
@@ -241,7 +242,12 @@ class NeuralCleanse(TriggerRecovery):
             if self.target == 'given' and not 0 <= target < num_classes:
                 raise UnlearnError(f'target class {target} is out of range for the model\'s {num_classes} classes')
             classes = list(range(num_classes)) if self.target == 'detect' else [target]
-            scans = [self._scan(model, space, images, c) for c in classes]
+            scans = []
+            with progress(f'Neural Cleanse scan ({self.steps} steps of {self.images_per_step} images per class)',
+                          len(classes), unit='classes') as update:
+                for c in classes:
+                    scans.append(self._scan(model, space, images, c))
+                    update(1)
         return _recovered(classes, *zip(*scans))
 
     def _batches(self, count: int, generator: torch.Generator) -> Tensor:

@@ -28,6 +28,7 @@ FACE_CSV = 'yaleb_r18_cpu_face.csv'
 FACE_VARIANTS_CSV = 'yaleb_r18_cpu_face_delete_variants.csv'
 SYNTHETIC_FACE_CSV = 'synthetic_face_originals.csv'
 ORL_CSV = 'orl_r18_cpu_face.csv'
+DIGITS_BACKDOOR_CSV = 'digits_backdoor_trigger_sizes.csv'
 
 #: heading of the section holding the table -> the committed CSVs its rows are computed from.
 BACKED = {
@@ -36,6 +37,16 @@ BACKED = {
     'Face recognition: forgetting one identity on Extended Yale B (issue #15)': [FACE_CSV],
     "DELETE's variants on Yale B: what the loss of the remaining identities is not": [FACE_VARIANTS_CSV],
     'Face recognition: forgetting one identity on ORL (issue #15)': [ORL_CSV],
+    'Digits, 1x1 trigger': [DIGITS_BACKDOOR_CSV],
+    'Digits, 2x2 trigger (the default)': [DIGITS_BACKDOOR_CSV],
+    'Digits, 3x3 trigger': [DIGITS_BACKDOOR_CSV],
+}
+#: heading -> the benchmark table (its ``section``: a value of a reference-model grid key) it shows, where the
+#: benchmark wrote several.
+SECTION_OF = {
+    'Digits, 1x1 trigger': 'task.attack.size=1',
+    'Digits, 2x2 trigger (the default)': 'task.attack.size=2',
+    'Digits, 3x3 trigger': 'task.attack.size=3',
 }
 _LOST = ("first original model: its run folders and results.csv lived in an earlier checkout's work_dirs/, which "
          'git does not keep, and were lost with it; the original and oracle cannot be rebuilt bit for bit')
@@ -56,8 +67,9 @@ NOT_BACKED = {
 def column_titles() -> dict:
     """metric key -> column title, as the benchmark titles its tables: the task evaluators' ``columns``, then the
     benchmark's own (time, speed-up)."""
+    from tasks.backdoor.evaluator import BackdoorEvaluator
     from tasks.face.evaluator import FaceEvaluator
-    evaluators = [ClassificationEvaluator, FaceEvaluator]
+    evaluators = [ClassificationEvaluator, FaceEvaluator, BackdoorEvaluator]
     try:
         from tasks.segmentation.evaluator import SegmentationEvaluator
     except ImportError:  # mmsegmentation not installed: no backed table has its columns (its table is NOT_BACKED)
@@ -151,8 +163,10 @@ def _assert_recomputed(heading: str, table: list, csvs: list) -> None:
     assert head[0] == 'method'
     columns = [COLUMN_KEYS[title] for title in head[1:]]
     groups = aggregate(records(*csvs), columns)
-    assert list(groups) == [''] and len(groups['']) == 1, 'one section and one forget set per backed table'
-    computed = next(iter(groups[''].values()))
+    section = SECTION_OF.get(heading, '')
+    assert section in groups and len(groups[section]) == 1, 'one forget set per backed table'
+    assert section or list(groups) == [''], f'{heading}: the CSV holds several tables; name its SECTION_OF'
+    computed = next(iter(groups[section].values()))
     for name, *cells in rows:
         assert name in computed, f'{heading}: row {name!r} has no run in {csvs}'
         expected = [format_stat(c, computed[name].get(c)) for c in columns]
@@ -419,3 +433,72 @@ def test_the_readme_single_run_tables_are_their_csvs(name):
 def test_the_quick_start_mia_sentence_is_its_csv():
     shadow = ' / '.join(f"{row['mia_shadow_accuracy']:.1f}" for row in single_run_rows('quickstart_digits.csv').values())
     assert f'for all three models ({shadow} %)' in ' '.join(README_TEXT.split())
+
+
+def test_the_digits_backdoor_claims_match_the_csv():
+    """The backdoor section's prose: the recovery per size, DELETE's ASR / DER / clean cost, DELETE (R), the
+    other rows and the margins at 3x3 beside the paper's."""
+    section = prose(TEXT[TEXT.index('## Backdoor defense on the digits default'):].split('\n## ')[0])
+    runs = done([DIGITS_BACKDOOR_CSV])
+    sizes = (1, 2, 3)
+    mean = lambda row, size, metric: statistics.fmean(  # noqa: E731
+        r[metric] for r in runs if r['row'] == row and r['task.attack.size'] == size)
+    first = {size: next(r for r in runs if r['task.attack.size'] == size) for size in sizes}
+    per_size = lambda row, metric, sep=' / ', at=sizes: sep.join(  # noqa: E731
+        f'{mean(row, s, metric):.2f}' for s in at)
+    rows = list(dict.fromkeys(r['row'] for r in runs))
+    best_der = {s: max(rows, key=lambda row: mean(row, s, 'der')) for s in sizes}
+    others = [row for row in rows if row != 'DELETE']
+    next_der = max(others, key=lambda row: mean(row, 3, 'der'))
+    best_clean = max(others, key=lambda row: mean(row, 3, 'clean_acc'))
+    wrecked = [mean(row, s, 'clean_acc') for row in ('NegativeGradient', 'RandomLabel', 'SalUn') for s in sizes]
+    claims = {
+        'the recovery time': 'the recovery (' + _range([r['request_s'] for r in runs], digits=1, unit=' s)'),
+        'the anomaly indices': f"(anomaly index {first[1]['recovery.anomaly_index']:.2f}, "
+                               f"{first[2]['recovery.anomaly_index']:.2f}) but not at 3x3 "
+                               f"({first[3]['recovery.anomaly_index']:.2f}",
+        'the mask IoUs': 'IoU ' + ', '.join(f"{first[s]['recovery.mask_iou']:.2f}" for s in sizes),
+        "the recovered triggers' ASR": 'ASR on the original: ' + ', '.join(
+            f"{first[s]['original.recovered_asr']:.2f}" for s in sizes),
+        "DELETE's ASR": f"Its ASR is {per_size('DELETE', 'asr')} (Retrain " + ' / '.join(
+            f"{first[s]['retrain.asr']:.2f}" for s in sizes),
+        "DELETE's DER": f"at 2x2 and 3x3 ({per_size('DELETE', 'der', ', ', (2, 3))}); at 1x1 NegativeGradient "
+                        f"(bounded) is higher ({mean('NegativeGradient (bounded)', 1, 'der'):.2f} against "
+                        f"{mean('DELETE', 1, 'der'):.2f})",
+        "DELETE's clean accuracy": f"drops to {per_size('DELETE', 'clean_acc')}",
+        "DELETE's target class": f"({per_size('DELETE', 'clean_acc_target')} of the clean 'one's",
+        'DELETE (R)': f"target class ({mean('DELETE (R)', 1, 'clean_acc_target'):.2f} at every size)",
+        "DELETE (R)'s recovered trigger": f"(its ASR {per_size('DELETE (R)', 'recovered_asr')})",
+        "DELETE (R)'s true trigger": f"(ASR {per_size('DELETE (R)', 'asr')})",
+        'NCUnlearn': f"(ASR {mean('NCUnlearn (R)', 1, 'asr'):.2f}) and about half of the larger ones "
+                     f"({per_size('NCUnlearn (R)', 'asr', ', ', (2, 3))}, seed std " + ', '.join(
+                         f"{statistics.stdev(r['asr'] for r in runs if r['row'] == 'NCUnlearn (R)' and r['task.attack.size'] == s):.2f}"  # noqa: E501
+                         for s in (2, 3)),
+        'Finetune (R)': f"lowers the 1x1 ASR to {mean('Finetune (R)', 1, 'asr'):.2f} and leaves the larger ones "
+                        f"({per_size('Finetune (R)', 'asr', ', ', (2, 3))})",
+        'the wrecked models': f'(clean accuracy {_range(wrecked, digits=2)})',
+        'the bounded ascent': f"({_range([mean('NegativeGradient (bounded)', s, 'clean_acc') for s in sizes], 2)}) "
+                              f"and brings the ASR to {per_size('NegativeGradient (bounded)', 'asr')}",
+        'the DER margin at 3x3': f"DELETE's DER is {mean('DELETE', 3, 'der') - mean(next_der, 3, 'der'):.2f} points "
+                                 f'above the next row ({next_der})',
+        'the clean-accuracy gap at 3x3': f"{mean(best_clean, 3, 'clean_acc') - mean('DELETE', 3, 'clean_acc'):.2f} "
+                                         f"points below the best other row ({best_clean}, "
+                                         f"{mean(best_clean, 3, 'clean_acc'):.2f})",
+    }
+    for what, expected in claims.items():
+        assert expected in section, f'{what}: the CSV gives "{expected}", which the backdoor section does not say'
+    readme = prose(README.read_text()[README.read_text().index('## Backdoor defense'):].split('\n## ')[0])
+    readme_claims = {
+        "DELETE's ASR": f"(ASR {per_size('DELETE', 'asr')})",
+        "DELETE's target class at 2x2": f"at 2x2 it keeps {mean('DELETE', 2, 'clean_acc_target'):.2f} % of the clean",
+        'DELETE (R) at 2x2': f"them ({mean('DELETE (R)', 2, 'clean_acc_target'):.2f}) but leaves most of the 2x2 "
+                             f"backdoor (ASR {mean('DELETE (R)', 2, 'asr'):.2f}): what it erases is the recovered "
+                             f"trigger (its ASR {mean('DELETE (R)', 2, 'recovered_asr'):.2f})",
+        'the mask at 2x2': f"(IoU {first[2]['recovery.mask_iou']:.2f} at 2x2)",
+    }
+    for what, expected in readme_claims.items():
+        assert expected in readme, f'{what}: the CSV gives "{expected}", which the README does not say'
+    assert all(first[s]['recovery.target'] == 1 for s in sizes), "t̂ is 'one' at every size"
+    assert first[1]['recovery.anomaly_index'] > 2 and first[2]['recovery.anomaly_index'] > 2
+    assert best_der[2] == best_der[3] == 'DELETE' and best_der[1] == 'NegativeGradient (bounded)'
+    assert len({round(mean('DELETE (R)', s, 'clean_acc_target'), 2) for s in sizes}) == 1

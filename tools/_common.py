@@ -2,6 +2,8 @@
 import argparse
 import os
 import sys
+from pathlib import Path
+from typing import Optional
 
 import unlearn  # noqa: F401  (first: it quiets what mmengine's import would print)
 from mmengine.config import Config, DictAction
@@ -21,6 +23,15 @@ def config_parser(description: str, launcher: bool = True,
         parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
         parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return parser
+
+
+def refuse_overwrites(out: Optional[Path], plots: Optional[Path]) -> None:
+    """An evaluation tool's --out file and --plots folder: new (or an empty folder), never overwritten."""
+    if out and out.exists():
+        raise UnlearnError(f'{out} exists; choose another --out (results are never overwritten)')
+    if plots and plots.exists() and (not plots.is_dir() or any(plots.iterdir())):
+        raise UnlearnError(f'{plots} exists and is not an empty folder; choose another --plots (figures are never '
+                           'overwritten)')
 
 
 def load_config(path: str, options: dict, work_dir=None) -> Config:

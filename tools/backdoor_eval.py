@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Dict
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tools._common import config_parser, load_config, run_cli  # noqa: E402
-from tools.face_eval import refuse_overwrites  # noqa: E402
+from tools._common import config_parser, load_config, refuse_overwrites, run_cli  # noqa: E402
 
 from mmengine.config import Config  # noqa: E402
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Dict
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tools._common import config_parser, load_config, run_cli  # noqa: E402
+from tools._common import config_parser, load_config, refuse_overwrites, run_cli  # noqa: E402
 
 from torch import nn  # noqa: E402
 
@@ -40,14 +40,6 @@ def parse_args():
     parser.add_argument('--plots', type=Path, help='write gradcam.png and verification_roc.png into this folder '
                         '(new or empty)')
     return parser.parse_args()
-
-
-def refuse_overwrites(out: Path, plots: Path) -> None:
-    if out and out.exists():
-        raise UnlearnError(f'{out} exists; choose another --out (results are never overwritten)')
-    if plots and plots.exists() and (not plots.is_dir() or any(plots.iterdir())):
-        raise UnlearnError(f'{plots} exists and is not an empty folder; choose another --plots (figures are never '
-                           'overwritten)')
 
 
 def row_networks(experiment: Experiment, checkpoint: Path) -> Dict[str, nn.Module]:

@@ -111,6 +111,15 @@ def _numeric(values: Sequence[Any]) -> bool:
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
+def _swept(done: List[Dict[str, Any]], grid_keys: Sequence[str], figure: str) -> List[str]:
+    """The grid keys that take two values or more among the finished cells; none is an error of the figure's."""
+    swept = [k for k in grid_keys if len({_same(r.get(k)) for r in done}) > 1]
+    if not swept:
+        raise UnlearnError(f'{figure}: none of the grid keys {list(grid_keys)} takes two values among the finished '
+                           'cells; give the keys benchmark.grid varies')
+    return swept
+
+
 def sweep_series(records: List[Dict[str, Any]], key: str, grid_keys: Sequence[str]) -> Tuple[list, dict, list]:
     """The finished cells that sweep ``key`` with every other grid key held at its most common value (its
     default in a one-key-at-a-time grid such as Table 5's, so the T sweep includes the alpha = 0, T = 1 run).
@@ -135,10 +144,7 @@ def sweep_plot(records: List[Dict[str, Any]], path: Path, grid_keys: Sequence[st
     from .tables import summarize
     plt = pyplot()
     done = _done(records, metrics)
-    swept = [k for k in grid_keys if len({_same(r.get(k)) for r in done}) > 1]
-    if not swept:
-        raise UnlearnError(f'sweep: none of the grid keys {list(grid_keys)} takes two values among the finished '
-                           'cells; give the keys benchmark.grid varies')
+    swept = _swept(done, grid_keys, 'sweep')
     groups = _group(done, 'method', 'forget_set')  # one row of panels each
     fig, axes = plt.subplots(len(groups), len(swept), figsize=(4.6 * len(swept), 3.8 * len(groups)), dpi=120,
                              squeeze=False)
@@ -181,10 +187,7 @@ def methods_sweep_plot(records: List[Dict[str, Any]], path: Path, grid_keys: Seq
     from .tables import summarize
     plt = pyplot()
     done = _done(records, metrics)
-    swept = [k for k in grid_keys if len({_same(r.get(k)) for r in done}) > 1]
-    if not swept:
-        raise UnlearnError(f'methods_sweep: none of the grid keys {list(grid_keys)} takes two values among the '
-                           'finished cells; give the keys benchmark.grid varies')
+    swept = _swept(done, grid_keys, 'methods_sweep')
     columns = min(4, len(metrics))
     rows_per_key = -(-len(metrics) // columns)
     size = (4.2 * columns, 3.6 * len(swept) * rows_per_key)

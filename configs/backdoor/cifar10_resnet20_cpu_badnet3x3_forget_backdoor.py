@@ -1,6 +1,6 @@
 # CIFAR-10 backdoored by a 3x3 white BadNet patch (10% of the non-target training images, all-to-one towards
 # 'airplane', BackdoorBench's default target 0); Neural Cleanse recovers the trigger with the defender's 5% of clean
-# images (2,500) and DELETE erases the detected target on them stamped with it. Data: `python
+# images (2,275 of the 45,500 clean ones) and DELETE erases the detected target on them stamped with it. Data: `python
 # ../shared/tools/prepare_data.py data cifar10`. The models are the cls/ CPU recipe (ResNet-20, 6 epochs), so the
 # original and the oracle train in ~15 min each on 2 CPU cores; the GPU twin is
 # configs/backdoor/cifar10_r18_badnet3x3_forget_backdoor.py (ResNet-18, 150 epochs).

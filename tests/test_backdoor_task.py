@@ -132,6 +132,20 @@ def test_delete_removes_the_backdoor_end_to_end(backdoor_run):
 @pytest.mark.parametrize('options, message', [
     (['forget_classes=[one,two]'], 'a backdoor task forgets one target class, but forget_classes names 2'),
     (['recovery.type=NeuralClense'], "unknown recovery type 'NeuralClense' (did you mean 'NeuralCleanse'?)"),
+    (['task.attack.sise=3'], "unknown config key 'task.attack.sise' (did you mean 'task.attack.size'? task.attack "
+                             "takes ['pattern', 'poison_rate', 'position', 'seed', 'size', 'type'])"),
+    (['task.attack.type=Blend'], "unknown config key 'task.attack.size' (task.attack takes ['alpha', 'pattern', "
+                                 "'poison_rate', 'seed', 'type'])"),
+    (['task.attack=None'], "task.attack=None is a suspect model of yours: set original_checkpoint='its.pth' and "
+                           'retrain=None (without an attack nothing is poisoned, so there is nothing to train)'),
+    (['task.attack=None', 'original_checkpoint=suspect.pth'],
+     'task.attack=None has no retrain oracle (without the attack nobody knows which training images were poisoned): '
+     'set retrain=None'),
+    (['task.attack=None', 'original_checkpoint=suspect.pth', 'retrain=None', 'recovery.type=KnownTrigger'],
+     "recovery KnownTrigger is the attack's own trigger, and task.attack=None (a suspect model) has none"),
+    (['task.attack=None', 'forget_classes=[one,two]'],
+     "forget_classes names 2: ['one', 'two']; name one class: with task.attack=None only a recovery with "
+     "target='given' reads it"),
 ])
 def test_bad_input_stops_early_with_one_line(tmp_path, capfd, options, message):
     status, out, err = run_tool('unlearn.py', CONFIG, '--work-dir', tmp_path / 'runs', '--cfg-options',
@@ -153,3 +167,47 @@ def test_every_backdoor_config_builds(path):
     assert len(cfg.forget_classes) == 1 and cfg.work_dir.endswith(path.stem)
     assert cfg.recovery.type in ('NeuralCleanse', 'KnownTrigger')
     build_method(cfg)
+
+
+def _suspect(**options) -> Config:
+    return _config(**{'task.attack': None, 'original_checkpoint': 'suspect.pth', 'retrain': None, **options})
+
+
+def test_a_suspect_model_has_clean_data_a_defender_and_no_oracle():
+    """Nothing is poisoned, the defender holds its share of every training image, and nothing asks for an oracle
+    or a true trigger (the fingerprints of the cache keys included)."""
+    experiment = load_experiment(_suspect())
+    task, request = experiment.task, experiment.request
+    assert task.attack is None and not len(task.poisoned.poisoned_indices)
+    assert torch.equal(task.poisoned.train.images, task.data.train_eval.images)
+    assert len(task.poisoned.defender) == round(0.05 * len(task.data.train_eval))
+    assert experiment.reference_kinds == ('original',) and request.oracle_data is None
+    assert task.fingerprint()['attack'] is None and task.oracle_fingerprint()['poison_rate'] is None
+
+
+def test_a_suspect_model_of_the_user_is_scanned_and_its_recovered_backdoor_erased(backdoor_run, tmp_path):
+    """The backdoored original, given as the user's file with task.attack=None: Neural Cleanse finds 'one' on it
+    and DELETE erases the recovered trigger's effect; what needs the true trigger is unknown."""
+    [cached] = backdoor_run[1].glob('original-*.pth')
+    suspect = tmp_path / 'suspect.pth'
+    suspect.write_bytes(cached.read_bytes())  # a plain state_dict, as the cache keeps it
+    (tmp_path / 'ckpt').mkdir()  # the recovery is cached there, for recover_trigger below
+    options = ['task.attack=None', f'original_checkpoint={suspect}', 'retrain=None',
+               f'checkpoint_dir={tmp_path / "ckpt"}']
+    status, _, err = run_tool('unlearn.py', CONFIG, '--work-dir', tmp_path / 'runs', '--cfg-options', *options)
+    assert status == 0, err
+    [run_dir] = (tmp_path / 'runs').iterdir()
+    metrics = json.loads((run_dir / 'metrics.json').read_text())
+    original = metrics['original']
+    assert metrics['retrain'] is None
+    for row in (original, metrics):
+        assert all(row[key] is None for key in ('asr', 'ra', 'asr_shift', 'acc_f', 'der'))
+        assert row['recovery']['target'] == TARGET and row['recovery']['mask_iou'] is None
+        assert row['clean_acc'] is not None and row['clean_acc_target'] is not None
+    assert original['recovered_asr'] >= 90 and metrics['recovered_asr'] < original['recovered_asr']
+    report = (run_dir / 'report.md').read_text()
+    assert 'a suspect model of yours' in report and 'its ASR is unknown' in report
+    assert all((run_dir / 'plots' / name).is_file() for name in ('trigger_recovery.png', 'triggered_examples.png'))
+    status, out, err = run_tool('analysis/recover_trigger.py', CONFIG, '--cfg-options', *options)
+    assert status == 0, err
+    assert "t̂ = 'one' (a suspect model: the attack is unknown)" in out and '(read from the cache)' in out

@@ -55,6 +55,8 @@ def test_the_figures_have_a_panel_per_class_and_per_image():
                                  np.full(3, 20), mad_detection(masks.sum(axis=(1, 2))))
     figure = plot_trigger_recovery(triggers, trigger, 1, ['a', 'b', 'c'])
     assert len(figure.axes) == 2 * (3 + 1) + 1  # mask and m * p per class and the true trigger; the norms
+    figure = plot_trigger_recovery(triggers, None, None, ['a', 'b', 'c'])  # a suspect model: no true trigger
+    assert len(figure.axes) == 2 * 3 + 1
     pixels = {row: np.zeros((4, 8, 8, 1)) for row in ('clean', 'true trigger', 'recovered trigger')}
     predictions = {model: {row: np.array([0, 1, 2, 0]) for row in pixels} for model in ('Original', 'DELETE')}
     figure = plot_triggered_examples(pixels, np.array([0, 2, 2, 0]), predictions, ['a', 'b', 'c'], 1)

@@ -42,14 +42,16 @@ TRAIN_SCHEDULE_KEYS = {
 _OPTIM_BUILDER_KEYS = {'type', 'optimizer', 'constructor', 'paramwise_cfg'}
 
 
-def check_keys(values: Mapping, known: Iterable[str], where: str) -> None:
-    """Refuse a key of ``values`` that nothing reads, naming the close one."""
+def check_keys(values: Mapping, known: Iterable[str], where: str, list_known: bool = False) -> None:
+    """Refuse a key of ``values`` that nothing reads, naming the close one; ``list_known``: and every known key
+    beside it (a few that change with the dict's type, as an attack's)."""
     known = sorted(known)
     for key in values:
         if key not in known:
             close = difflib.get_close_matches(str(key), known, n=1)
-            hint = f"did you mean '{where}.{close[0]}'?" if close else f'{where} takes {known}'
-            raise UnlearnError(f"unknown config key '{where}.{key}' ({hint})")
+            hints = ([f"did you mean '{where}.{close[0]}'?"] if close else []) \
+                + ([f'{where} takes {known}'] if list_known or not close else [])
+            raise UnlearnError(f"unknown config key '{where}.{key}' ({' '.join(hints)})")
 
 
 def accepted_arguments(target: Any) -> Optional[Set[str]]:

@@ -25,6 +25,7 @@ from torch.utils.data import Dataset
 from tasks.classification.adapter import ClassificationTask
 from tasks.classification.datasets import InMemoryImages
 from unlearn.config import build_from
+from unlearn.config_check import accepted_arguments, check_keys
 from unlearn.errors import UnlearnError
 from unlearn.methods.attacks import PixelSpace
 from unlearn.registry import TASKS
@@ -33,7 +34,7 @@ from unlearn.tensor_task import labels_in
 
 from .datasets import PoisonedData, poison_dataset
 from .recovery import RECOVERIES, RecoveredTriggers, mad_detection, mask_iou
-from .triggers import TRIGGERS, Trigger, build_attack
+from .triggers import TRIGGERS, Attack, Trigger, build_attack
 
 
 class StampedImages(Dataset):
@@ -69,15 +70,18 @@ class Recovery:
     seconds: float
     cached: bool
 
-    def facts(self, true_trigger: Trigger, true_target: int, class_names: List[str]) -> Dict[str, Any]:
-        """t̂, whether it is right, its anomaly index and flag, the norms, ``mask_iou`` with the true mask."""
+    def facts(self, true_trigger: Optional[Trigger], true_target: Optional[int],
+              class_names: List[str]) -> Dict[str, Any]:
+        """t̂, whether it is right, its anomaly index and flag, the norms, ``mask_iou`` with the true mask; a
+        suspect model's true trigger and target are unknown (None), and so are ``correct`` and ``mask_iou``."""
         detection = self.triggers.detection
         row = int(np.flatnonzero(detection.classes == detection.target)[0])
         return dict(target=detection.target, target_name=class_names[detection.target],
-                    correct=detection.target == true_target, flagged=detection.target_flagged,
-                    anomaly_index=float(detection.anomaly_indices[row]),
+                    correct=None if true_target is None else detection.target == true_target,
+                    flagged=detection.target_flagged, anomaly_index=float(detection.anomaly_indices[row]),
                     norms=dict(zip((class_names[c] for c in detection.classes), detection.norms.tolist())),
-                    mask_iou=mask_iou(self.triggers.trigger().mask, true_trigger.mask),
+                    mask_iou=None if true_trigger is None else mask_iou(self.triggers.trigger().mask,
+                                                                        true_trigger.mask),
                     recovery_s=self.seconds, cached=self.cached)
 
 
@@ -103,61 +107,104 @@ class BackdoorRequest(ForgetRequest):
 class BackdoorTask(ClassificationTask):
     """A classification dataset poisoned by an all-to-one attack towards ``forget_classes``, and its defense.
 
+    ``attack=None`` is a suspect model of the user's (``original_checkpoint``, ``retrain=None``), trained on data
+    nobody knows to be poisoned: nothing is poisoned, there is no oracle (no one knows which images to leave out)
+    and no true trigger, so what needs one (ASR, RA, ASR shift, Acc_f, DER, mask IoU) is unknown; the defender
+    still holds ``clean_fraction`` of the training images, and t̂, recovered from the user's model, is erased.
+
     Args:
         dataset: a ``DATASETS`` config of an in-memory ``uint8`` dataset (Digits, CIFAR10, ...).
         forget_classes: the attack's target (top-level config key, read here so the poisoned data and the
-            models' cache keys know it): exactly one class.
-        attack: ``dict(type='BadNet' | 'Blend', ..., poison_rate=0.1, seed=0)`` (``triggers.build_attack``).
+            models' cache keys know it): exactly one class. With ``attack=None`` only a recovery with
+            ``target='given'`` reads it; otherwise the recovered t̂ decides what is erased.
+        attack: ``dict(type='BadNet' | 'Blend', ..., poison_rate=0.1, seed=0)`` (``triggers.build_attack``), or
+            None: a suspect model (above).
         defense: ``dict(clean_fraction=0.05, seed=0)``: the share of clean training images the defender holds.
         recovery: a ``RECOVERIES`` config (``NeuralCleanse``, ``KnownTrigger``; top-level config key, so a
             recovery base file and an attack base file do not both define ``task``).
         eval_batch_size, num_workers, eval_train_augmented, mia_seed: as :class:`ClassificationTask`.
     """
     evaluator = 'BackdoorEvaluator'
-    config_keys = dict(forget_classes="the backdoor's target class (exactly one)",
+    config_keys = dict(forget_classes="the backdoor's target class (exactly one; with task.attack=None read only by "
+                                      "a recovery with target='given')",
                        recovery="the trigger recovery (configs/_base_/backdoor/: NeuralCleanse, KnownTrigger)")
 
-    def __init__(self, dataset: dict, forget_classes, attack: dict, defense: Optional[dict] = None,
+    def __init__(self, dataset: dict, forget_classes, attack: Optional[dict], defense: Optional[dict] = None,
                  recovery: Optional[dict] = None, eval_batch_size: int = 256, num_workers: int = 0,
                  eval_train_augmented: bool = True, mia_seed: int = 0):
         super().__init__(dataset, eval_batch_size=eval_batch_size, num_workers=num_workers,
                          eval_train_augmented=eval_train_augmented, mia_seed=mia_seed)
         targets = resolve_classes(self.class_names, forget_classes)
         if len(targets) != 1:
+            hint = ("name one class: with task.attack=None only a recovery with target='given' reads it (else the "
+                    'recovered t̂ decides what is erased)' if attack is None else "name the attack's target only")
             raise UnlearnError(f'a backdoor task forgets one target class, but forget_classes names {len(targets)}: '
-                               f'{[self.class_names[t] for t in targets]}; name the attack\'s target only')
+                               f'{[self.class_names[t] for t in targets]}; {hint}')
         self.target = targets[0]
-        self.attack_cfg, self.defense_cfg = copy.deepcopy(dict(attack)), dict(defense or {})
+        self.attack_cfg = None if attack is None else copy.deepcopy(dict(attack))
+        self.defense_cfg = dict(defense or {})
         self.recovery_cfg = copy.deepcopy(dict(recovery or dict(type='NeuralCleanse')))
         unknown = set(self.defense_cfg) - {'clean_fraction', 'seed'}
         if unknown:
             raise UnlearnError(f'task.defense: unknown key {sorted(unknown)[0]!r} (known: clean_fraction, seed)')
+        if attack is None and self.recovery_cfg.get('type') == 'KnownTrigger':
+            raise UnlearnError("recovery KnownTrigger is the attack's own trigger, and task.attack=None (a suspect "
+                               "model) has none: recover it with recovery=dict(type='NeuralCleanse')")
         self.recovery = build_from(RECOVERIES, self.recovery_cfg, 'recovery')
-        stored = self.data.train_eval.images
-        try:
-            self.attack = build_attack(self.attack_cfg, image_size=stored.shape[-1], channels=stored.shape[1])
-        except TypeError as e:
-            raise UnlearnError(f"attack '{self.attack_cfg.get('type')}': {e}") from e
-        except KeyError as e:
-            raise UnlearnError(f"unknown attack type {self.attack_cfg.get('type')!r}: use one of "
-                               f'{sorted(TRIGGERS.module_dict)}') from e
+        self.attack: Optional[Attack] = None if attack is None else self._build_attack()
         self.poisoned: PoisonedData = poison_dataset(
             self.data, self.attack, self.target, clean_fraction=self.defense_cfg.get('clean_fraction', 0.05),
             defense_seed=self.defense_cfg.get('seed', 0))
 
+    def _build_attack(self) -> Attack:
+        """The configured attack; a misspelt key is named with the attack's keys (the builder's TypeError would
+        name a Python function)."""
+        stored, cfg = self.data.train_eval.images, self.attack_cfg
+        builder = TRIGGERS.get(cfg.get('type'))
+        accepted = accepted_arguments(builder) if builder is not None else None
+        if accepted is not None:
+            check_keys(cfg, (accepted - {'image_size', 'channels'}) | {'type', 'poison_rate'}, 'task.attack',
+                       list_known=True)
+        try:
+            return build_attack(cfg, image_size=stored.shape[-1], channels=stored.shape[1])
+        except TypeError as e:
+            raise UnlearnError(f"attack '{cfg.get('type')}': {e}") from e
+        except KeyError as e:
+            raise UnlearnError(f"unknown attack type {cfg.get('type')!r}: use one of "
+                               f'{sorted(TRIGGERS.module_dict)}') from e
+
     def fingerprint(self) -> Dict[str, Any]:
-        """The poisoned data: the dataset, the target and the attack."""
+        """The poisoned data: the dataset, the target and the attack (None: a suspect model's clean data)."""
         return dict(task='backdoor', dataset=self.dataset_cfg, target=self.target, attack=self.attack_cfg)
 
     def oracle_fingerprint(self) -> Dict[str, Any]:
         """The oracle's data, the clean images minus the poisoned ones: which are poisoned depends on the
-        labels, the target, the rate and the seed, not on the trigger, so one oracle serves every trigger."""
+        labels, the target, the rate and the seed, not on the trigger, so one oracle serves every trigger (a
+        suspect model has no oracle: none of these is known)."""
+        rate, seed = (None, None) if self.attack is None else (self.attack.poison_rate, self.attack.seed)
         return dict(task='backdoor-clean-remainder', dataset=self.dataset_cfg, target=self.target,
-                    poison_rate=self.attack.poison_rate, poison_seed=self.attack.seed)
+                    poison_rate=rate, poison_seed=seed)
+
+    def _check_suspect_config(self, cfg) -> None:
+        """A suspect model (``task.attack=None``) is the user's file, and nothing can be trained without the
+        attack: refused before anything is trained or written."""
+        if not cfg.get('original_checkpoint'):
+            raise UnlearnError("task.attack=None is a suspect model of yours: set original_checkpoint='its.pth' and "
+                               'retrain=None (without an attack nothing is poisoned, so there is nothing to train)')
+        if cfg.get('retrain', 'train') is not None:
+            raise UnlearnError('task.attack=None has no retrain oracle (without the attack nobody knows which '
+                               'training images were poisoned): set retrain=None')
 
     def forget_request(self, cfg, original: Optional[nn.Module] = None) -> BackdoorRequest:
         """Provisional (``original=None``): the configured target and the defender's images unstamped. With the
-        original: its recovered t̂ and trigger, the defender's images outside t̂ stamped and labelled t̂."""
+        original: its recovered t̂ and trigger, the defender's images outside t̂ stamped and labelled t̂.
+
+        A suspect model (``task.attack=None``) has no poisoned images and no oracle: its forget splits that are
+        measured (Acc_f, the curves) are the defender's stamped images and the test images outside t̂ stamped
+        with the recovered trigger."""
+        suspect = self.attack is None
+        if suspect:
+            self._check_suspect_config(cfg)
         recovery = None if original is None else self.recover(cfg, original)
         target = self.target if recovery is None else recovery.triggers.target
         trigger = None if recovery is None else recovery.triggers.trigger()
@@ -181,12 +228,13 @@ class BackdoorTask(ClassificationTask):
             forget_classes=[target], forget_names=[self.class_names[target]],
             train_forget=stamped(data.train.transform),
             train_remain=defender_images(everyone, data.train.transform),
-            train_forget_eval=p.train_forget_eval,
+            train_forget_eval=stamped(data.train_eval.transform) if suspect else p.train_forget_eval,
             train_remain_eval=remain_eval,
-            test_forget=p.test_forget,
+            test_forget=stamped_test(self, trigger, target) if suspect else p.test_forget,
             test_remain=p.test_remain,
             original_data=ReferenceData(train=p.train, val=data.test),
-            oracle_data=ReferenceData(train=p.train_remain, val=data.test, fingerprint=self.oracle_fingerprint()),
+            oracle_data=None if suspect else ReferenceData(train=p.train_remain, val=data.test,
+                                                           fingerprint=self.oracle_fingerprint()),
             is_forget=lambda batch: labels_in(self.labels(batch), [target]),
             test=data.test,
             train_forget_clean=stamped(data.train_eval.transform),
@@ -204,7 +252,7 @@ class BackdoorTask(ClassificationTask):
             return load_recovery(path)
         started = time.time()
         triggers = self.recovery.recover(original, self.poisoned.defender_pixels(), self.pixel_normalization(),
-                                         self.target, self.attack.trigger)
+                                         self.target, None if self.attack is None else self.attack.trigger)
         recovery = Recovery(triggers, time.time() - started, cached=False)
         if is_main_process() and path.parent.is_dir() and os.access(path.parent, os.W_OK):
             save_recovery(recovery, path)
@@ -239,9 +287,9 @@ def load_recovery(path: Path) -> Recovery:
     return Recovery(triggers, float(saved['seconds']), cached=True)
 
 
-def stamped_test(task: BackdoorTask, trigger: Trigger, target: int) -> Dataset:
-    """Clean test images outside ``target`` with ``trigger`` stamped, labelled ``target``: their accuracy is the
-    trigger's attack success rate."""
+def stamped_test(task: BackdoorTask, trigger: Optional[Trigger], target: int) -> Dataset:
+    """Clean test images outside ``target`` with ``trigger`` stamped (None: unstamped), labelled ``target``: their
+    accuracy is the trigger's attack success rate."""
     test = task.data.test
     outside = np.flatnonzero(np.asarray(test.targets) != target)
     images = InMemoryImages(test.images[outside], np.asarray(test.targets)[outside], test.transform)

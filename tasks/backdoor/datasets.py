@@ -7,6 +7,7 @@ the clean data's transforms, whose ``images`` are the stored ``uint8 [N, C, H, W
 the labels in order, so a task can split by class without decoding images.
 """
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import torch
@@ -32,7 +33,8 @@ class PoisonedData:
         train_remain: the clean training images that were not poisoned, true labels, augmented (trains the
             oracle; it depends on the poisoned indices only, not on the trigger).
         train_forget_eval: the poisoned training images only, stamped, labelled ``target``, un-augmented.
-        test_forget: every non-target test image with the true trigger, labelled ``target`` (accuracy = ASR).
+        test_forget: every non-target test image with the true trigger, labelled ``target`` (accuracy = ASR);
+            without an attack, as they are.
         test_forget_true_targets: the true label of each ``test_forget`` item (recovery accuracy, ``ra``).
         test_remain: the clean test set.
         defender: the defender's clean training images, true labels, un-augmented.
@@ -41,7 +43,7 @@ class PoisonedData:
         test_forget_indices: sorted test-set indices of ``test_forget`` (their clean images are in
             ``test_remain``).
         target: the attack's target class.
-        attack: the attack that poisoned the data.
+        attack: the attack that poisoned the data; None: a suspect model's data, nothing poisoned.
         class_names, mean, std, image_size: as in :class:`ClassificationData`.
     """
 
@@ -58,7 +60,7 @@ class PoisonedData:
     defender_indices: np.ndarray
     test_forget_indices: np.ndarray
     target: int
-    attack: Attack
+    attack: Optional[Attack]
     class_names: list[str]
     mean: tuple[float, ...]
     std: tuple[float, ...]
@@ -74,9 +76,12 @@ class PoisonedData:
         return to_pixels(images)
 
 
-def poison_dataset(data: ClassificationData, attack: Attack, target: int, clean_fraction: float = 0.05,
+def poison_dataset(data: ClassificationData, attack: Optional[Attack], target: int, clean_fraction: float = 0.05,
                    defense_seed: int = 0) -> PoisonedData:
     """``data`` poisoned by ``attack`` towards ``target``, with a defender's share of clean training images.
+
+    ``attack=None``: the data of a suspect model, of which nobody knows what was poisoned; nothing is stamped
+    and the poisoned splits are empty, but the defender's share is drawn as with an attack.
 
     The defender gets ``round(clean_fraction * n)`` of the ``n`` un-poisoned training images, drawn uniformly
     (not stratified by class, as BackdoorBench's random subset) with a numpy ``Generator`` seeded by
@@ -90,7 +95,8 @@ def poison_dataset(data: ClassificationData, attack: Attack, target: int, clean_
                                'in_memory=True)')
     train_images, test_images = data.train_eval.images, data.test.images
     stored_shape = (train_images.shape[2], train_images.shape[3], train_images.shape[1])
-    if attack.trigger.pattern.shape != stored_shape:
+    trigger = None if attack is None else attack.trigger
+    if trigger is not None and trigger.pattern.shape != stored_shape:
         height, width, channels = attack.trigger.pattern.shape
         raise UnlearnError(f'the trigger is {height}x{width} with {channels} channel(s) but the stored images are '
                            f'{stored_shape[0]}x{stored_shape[1]} with {stored_shape[2]}: build the attack with '
@@ -100,7 +106,7 @@ def poison_dataset(data: ClassificationData, attack: Attack, target: int, clean_
                            'to the share of clean training images the defender holds, e.g. 0.05')
 
     train_labels, test_labels = np.asarray(data.train_targets), np.asarray(data.test_targets)
-    poisoned = attack.poison_indices(train_labels, target)
+    poisoned = np.zeros(0, dtype=np.int64) if attack is None else attack.poison_indices(train_labels, target)
     remain = np.setdiff1d(np.arange(len(train_labels)), poisoned)
     defender = np.sort(np.random.default_rng(defense_seed).choice(
         remain, size=int(round(clean_fraction * len(remain))), replace=False))
@@ -112,7 +118,7 @@ def poison_dataset(data: ClassificationData, attack: Attack, target: int, clean_
     test_forget = np.flatnonzero(test_labels != target)
 
     poisoned_images = train_images.clone()
-    poisoned_images[poisoned] = _stamped(train_images[poisoned], attack.trigger)
+    poisoned_images[poisoned] = _stamped(train_images[poisoned], trigger)
     poisoned_labels = train_labels.copy()
     poisoned_labels[poisoned] = target
     augmented, plain = data.train.transform, data.train_eval.transform
@@ -121,7 +127,7 @@ def poison_dataset(data: ClassificationData, attack: Attack, target: int, clean_
         train_eval=InMemoryImages(poisoned_images, poisoned_labels, plain),
         train_remain=InMemoryImages(train_images[remain], train_labels[remain], augmented),
         train_forget_eval=InMemoryImages(poisoned_images[poisoned], [target] * len(poisoned), plain),
-        test_forget=InMemoryImages(_stamped(test_images[test_forget], attack.trigger), [target] * len(test_forget),
+        test_forget=InMemoryImages(_stamped(test_images[test_forget], trigger), [target] * len(test_forget),
                                    data.test.transform),
         test_forget_true_targets=test_labels[test_forget].tolist(),
         test_remain=data.test,
@@ -131,7 +137,10 @@ def poison_dataset(data: ClassificationData, attack: Attack, target: int, clean_
         image_size=data.image_size)
 
 
-def _stamped(images: Tensor, trigger: Trigger) -> Tensor:
-    """``uint8 [N, C, H, W]`` images with the trigger, through :meth:`Trigger.stamp_uint8`'s ``[..., H, W, C]``."""
+def _stamped(images: Tensor, trigger: Optional[Trigger]) -> Tensor:
+    """``uint8 [N, C, H, W]`` images with the trigger, through :meth:`Trigger.stamp_uint8`'s ``[..., H, W, C]``
+    (None: as they are)."""
+    if trigger is None:
+        return images
     stamped = trigger.stamp_uint8(images.permute(0, 2, 3, 1).numpy())
     return torch.from_numpy(stamped).permute(0, 3, 1, 2).contiguous()

@@ -50,60 +50,81 @@ class BackdoorEvaluator(ClassificationEvaluator):
                     recovery=task.recovery_cfg)
 
     def evaluate(self, network: nn.Module, request: BackdoorRequest, original: Optional[Metrics] = None) -> Metrics:
+        """A suspect model (``task.attack=None``) has no true trigger: ASR, RA, ASR shift, Acc_f and DER are None
+        and ``clean_acc_target`` is t̂'s (None before a recovery)."""
         task = self.task
-        poisoned, target = task.poisoned, task.target
-        clean_p, clean_y = self.predict(network, request.test_remain, 'test_remain', desc='clean test')
-        triggered_p, _ = self.predict(network, request.test_forget, 'test_forget', desc='triggered test')
-        forget_p, _ = self.predict(network, request.train_forget_eval, 'train_forget_eval', desc='poisoned train')
-        clean_pred, triggered_pred = predicted_classes(clean_p), predicted_classes(triggered_p)
-        true = np.asarray(poisoned.test_forget_true_targets)
-        per_class = per_class_accuracy(clean_pred, clean_y, task.num_classes)
-        metrics = dict(
-            clean_acc=accuracy(clean_pred, clean_y),
-            asr=accuracy(triggered_pred, np.full_like(true, target)),
-            ra=accuracy(triggered_pred, true),
-            asr_shift=shifted_share(triggered_pred, true, target, task.num_classes),
-            acc_f=accuracy(predicted_classes(forget_p), np.full(len(forget_p), target)),
-            clean_acc_target=per_class[target],
-            per_class_acc_test=dict(zip(task.class_names, per_class)))
-        metrics['der'] = None if original is None else defense_effectiveness(original, metrics)
         recovery = getattr(request, 'recovery', None)
+        clean_p, clean_y = self.predict(network, request.test_remain, 'test_remain', desc='clean test')
+        clean_pred = predicted_classes(clean_p)
+        per_class = per_class_accuracy(clean_pred, clean_y, task.num_classes)
+        if task.attack is None:
+            target = None if recovery is None else recovery.triggers.target
+            metrics = dict(clean_acc=accuracy(clean_pred, clean_y), asr=None, ra=None, asr_shift=None, acc_f=None,
+                           clean_acc_target=None if target is None else per_class[target])
+        else:
+            metrics = dict(clean_acc=accuracy(clean_pred, clean_y), **self._true_trigger_metrics(network, request),
+                           clean_acc_target=per_class[task.target])
+        metrics['per_class_acc_test'] = dict(zip(task.class_names, per_class))
+        metrics['der'] = None if original is None or task.attack is None else defense_effectiveness(original, metrics)
         if recovery is None:
             metrics['recovered_asr'], metrics['recovery'] = None, None
         else:
             detected = recovery.triggers.target
             metrics['recovered_asr'] = self.accuracy(
                 network, stamped_test(task, recovery.triggers.trigger(), detected), 'recovered_trigger', request)
-            metrics['recovery'] = recovery.facts(task.attack.trigger, target, task.class_names)
+            true_trigger = None if task.attack is None else task.attack.trigger
+            metrics['recovery'] = recovery.facts(true_trigger, None if task.attack is None else task.target,
+                                                 task.class_names)
         return metrics
+
+    def _true_trigger_metrics(self, network: nn.Module, request: BackdoorRequest) -> Metrics:
+        """ASR, RA and ASR shift on the triggered test images, Acc_f on the poisoned training images."""
+        task = self.task
+        target = task.target
+        triggered_p, _ = self.predict(network, request.test_forget, 'test_forget', desc='triggered test')
+        forget_p, _ = self.predict(network, request.train_forget_eval, 'train_forget_eval', desc='poisoned train')
+        triggered_pred = predicted_classes(triggered_p)
+        true = np.asarray(task.poisoned.test_forget_true_targets)
+        return dict(asr=accuracy(triggered_pred, np.full_like(true, target)), ra=accuracy(triggered_pred, true),
+                    asr_shift=shifted_share(triggered_pred, true, target, task.num_classes),
+                    acc_f=accuracy(predicted_classes(forget_p), np.full(len(forget_p), target)))
 
     def facts(self, rows: Dict[str, Metrics]) -> Dict[str, str]:
         task = self.task
-        facts = {
-            'attack': f"{task.attack_cfg} towards '{task.class_names[task.target]}': "
-                      f'{len(task.poisoned.poisoned_indices)} poisoned training images; the defender holds '
-                      f'{len(task.poisoned.defender)} clean ones',
-            'ASR / RA / ASR shift': 'the non-target test images with the true trigger: predicted as the target / '
-                                    'as their true class / the most of them sent to one other class',
-            'DER': '[max(0, ΔASR) - max(0, ΔClean acc) + 1] / 2 in percent, Δ = Original - model (BackdoorBench)',
-            'Acc_f': 'the poisoned training images still predicted as the target'}
+        defender = f'the defender holds {len(task.poisoned.defender)} clean training images'
+        if task.attack is None:
+            facts = {'attack': 'none known (task.attack=None): the Original is a suspect model of yours, trained on '
+                               'data nobody knows to be poisoned; with no true trigger its ASR is unknown, and so are '
+                               f'RA, ASR shift, Acc_f and DER; {defender}'}
+        else:
+            facts = {
+                'attack': f"{task.attack_cfg} towards '{task.class_names[task.target]}': "
+                          f'{len(task.poisoned.poisoned_indices)} poisoned training images; the defender holds '
+                          f'{len(task.poisoned.defender)} clean ones',
+                'ASR / RA / ASR shift': 'the non-target test images with the true trigger: predicted as the target / '
+                                        'as their true class / the most of them sent to one other class',
+                'DER': '[max(0, ΔASR) - max(0, ΔClean acc) + 1] / 2 in percent, Δ = Original - model (BackdoorBench)',
+                'Acc_f': 'the poisoned training images still predicted as the target'}
         recovery = list(rows.values())[-1].get('recovery')
         if recovery:
+            verdict = (f"anomaly index {recovery['anomaly_index']:.2f}, "
+                       f"{'flagged' if recovery['flagged'] else 'not flagged'}")
+            if recovery['correct'] is not None:
+                verdict = f"{'right' if recovery['correct'] else 'WRONG'}; {verdict}"
+            iou = '' if recovery['mask_iou'] is None else f", mask IoU with the true trigger {recovery['mask_iou']:.2f}"
             facts['trigger recovery'] = (
-                f"{task.recovery_cfg['type']} on the Original: t̂ = '{recovery['target_name']}' "
-                f"({'right' if recovery['correct'] else 'WRONG'}; anomaly index {recovery['anomaly_index']:.2f}, "
-                f"{'flagged' if recovery['flagged'] else 'not flagged'}), mask IoU with the true trigger "
-                f"{recovery['mask_iou']:.2f}, {recovery['recovery_s']:.1f} s"
-                + (' (read from the cache)' if recovery['cached'] else ''))
+                f"{task.recovery_cfg['type']} on the Original: t̂ = '{recovery['target_name']}' ({verdict}){iou}, "
+                f"{recovery['recovery_s']:.1f} s" + (' (read from the cache)' if recovery['cached'] else ''))
         return facts
 
     def write_figures(self, folder: Path, networks: Dict[str, nn.Module], rows: Dict[str, Metrics],
                       request: BackdoorRequest) -> None:
         """``trigger_recovery.png`` (the scan of the Original) and ``triggered_examples.png`` (each model on test
-        images with the true and the recovered trigger); none without a recovery to show."""
+        images with the true trigger, where there is one, and the recovered one); none without a recovery to
+        show."""
         recovery = getattr(request, 'recovery', None)
         if recovery is None:
             return
         save_figure(trigger_recovery_figure(self.task, recovery.triggers), folder / 'trigger_recovery.png')
-        save_figure(triggered_examples_figure(self.task, recovery.triggers.trigger(), networks),
-                    folder / 'triggered_examples.png')
+        save_figure(triggered_examples_figure(self.task, recovery.triggers.trigger(), networks,
+                                              recovery.triggers.target), folder / 'triggered_examples.png')

@@ -23,8 +23,9 @@ from unlearn.methods.attacks import PixelSpace
 from unlearn.progress import progress
 from .triggers import Trigger, stamp
 
-#: Trigger recoveries: ``recovery = dict(type='NeuralCleanse', target='detect')``.
-RECOVERIES = Registry('trigger recovery')
+#: Trigger recoveries: ``recovery = dict(type='NeuralCleanse', target='detect')``; in the core's scope, as
+#: ``triggers.TRIGGERS``.
+RECOVERIES = Registry('trigger recovery', scope='unlearn')
 
 # Neural Cleanse's settings (Wang et al., S&P 2019, and their code's defaults).
 NC_LR, NC_BETAS = 0.1, (0.5, 0.9)

@@ -16,8 +16,10 @@ from torch import Tensor
 
 from unlearn.errors import UnlearnError
 
-#: Trigger builders: ``attack = dict(type='BadNet', ...)``; each takes ``image_size`` and ``channels`` first.
-TRIGGERS = Registry('backdoor trigger')
+#: Trigger builders: ``attack = dict(type='BadNet', ...)``; each takes ``image_size`` and ``channels`` first. In the
+#: core's scope, as ``unlearn.registry``'s: under the package's own, mmengine warns on every build that it finds no
+#: ``tasks.registry`` module (a second line under a command-line error).
+TRIGGERS = Registry('backdoor trigger', scope='unlearn')
 
 #: Corner or centre of the image where a BadNet patch sits, as (row, column) of its top-left pixel.
 BADNET_POSITIONS = {

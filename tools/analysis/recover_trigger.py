@@ -15,7 +15,7 @@ trigger_recovery.png, never over an existing one.
 import os
 import sys
 from pathlib import Path
-from typing import Tuple
+from typing import Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from tools._common import config_parser, load_config, run_cli  # noqa: E402
@@ -55,7 +55,7 @@ def scanned_model(experiment: Experiment, model: str) -> Tuple[str, nn.Module]:
     return Path(model).name, load_weights(experiment.task.build_network(experiment.cfg.model), model)
 
 
-def recovery_table(recovery: Recovery, class_names, true_target: int) -> str:
+def recovery_table(recovery: Recovery, class_names, true_target: Optional[int]) -> str:
     """A markdown row per scanned class: the MAD test's inputs and verdict, and how well its trigger works."""
     triggers = recovery.triggers
     detection = triggers.detection
@@ -79,13 +79,18 @@ def main():
     task = experiment.task
     name, network = scanned_model(experiment, args.model)
     recovery = task.recover(cfg, network)
-    facts = recovery.facts(task.attack.trigger, task.target, task.class_names)
-    print(recovery_table(recovery, task.class_names, task.target))
+    attacked = task.attack is not None  # else a suspect model: its trigger and target are unknown
+    true_target = task.target if attacked else None
+    facts = recovery.facts(task.attack.trigger if attacked else None, true_target, task.class_names)
+    print(recovery_table(recovery, task.class_names, true_target))
     verdict = (f"flagged as backdoored (anomaly index {facts['anomaly_index']:.2f} > 2)" if facts['flagged'] else
                f"not flagged: no class looks backdoored (t̂ is the smallest norm, anomaly index "
                f"{facts['anomaly_index']:.2f})")
-    print(f"t̂ = '{facts['target_name']}' ({'the' if facts['correct'] else 'not the'} attack's target "
-          f"'{task.class_names[task.target]}'): {verdict}; mask IoU with the true trigger {facts['mask_iou']:.2f}")
+    if attacked:
+        print(f"t̂ = '{facts['target_name']}' ({'the' if facts['correct'] else 'not the'} attack's target "
+              f"'{task.class_names[task.target]}'): {verdict}; mask IoU with the true trigger {facts['mask_iou']:.2f}")
+    else:
+        print(f"t̂ = '{facts['target_name']}' (a suspect model: the attack is unknown): {verdict}")
     print(f"{task.recovery_cfg['type']} on the {name}: {facts['recovery_s']:.1f} s"
           + (' (read from the cache)' if facts['cached'] else ''))
     if out:

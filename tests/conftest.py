@@ -38,6 +38,18 @@ def digits_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp('checkpoints')
 
 
+@pytest.fixture(scope='session')
+def digits_backdoor_run(tmp_path_factory):
+    """``tools/unlearn.py`` on the backdoor default (digits) with an empty cache, once per session: (run folder,
+    checkpoint folder holding its backdoored original, oracle and recovery)."""
+    root = tmp_path_factory.mktemp('digits_backdoor')
+    status, _, err = run_tool('unlearn.py', REPO / 'configs' / 'backdoor' / 'digits_badnet_forget_backdoor.py',
+                              '--work-dir', root / 'runs', '--cfg-options', f'checkpoint_dir={root / "ckpt"}')
+    assert status == 0, err
+    [run_dir] = (root / 'runs').iterdir()
+    return run_dir, root / 'ckpt'
+
+
 @pytest.fixture
 def recorded_datasets(monkeypatch) -> list:
     """Every dataset a run asks the task for a dataloader over: training loops and setup / edit passes."""

@@ -18,14 +18,9 @@ FIGURES = ('trigger_recovery.png', 'triggered_examples.png')
 
 
 @pytest.fixture(scope='module')
-def backdoor_run(tmp_path_factory):
-    """``tools/unlearn.py`` on the digits default with an empty cache: (run folder, checkpoint folder)."""
-    root = tmp_path_factory.mktemp('backdoor_tools')
-    status, _, err = run_tool('unlearn.py', CONFIG, '--work-dir', root / 'runs', '--cfg-options',
-                              f'checkpoint_dir={root / "ckpt"}')
-    assert status == 0, err
-    [run_dir] = (root / 'runs').iterdir()
-    return run_dir, root / 'ckpt'
+def backdoor_run(digits_backdoor_run):
+    """The digits default run once per session: (run folder, checkpoint folder)."""
+    return digits_backdoor_run
 
 
 def _assert_pngs(folder, names=FIGURES):

@@ -151,3 +151,25 @@ def test_refuses_a_trigger_that_does_not_fit_the_images_before_poisoning(clean, 
     with pytest.raises(UnlearnError, match='stored images are 8x8 with 1: build the attack with image_size=8, '
                                            'channels=1'):
         poison_dataset(clean, unusable_rate, TARGET)
+
+
+@pytest.mark.parametrize('before, corner', [(False, 'right'), (True, 'left')])
+def test_the_forget_set_stamps_after_augmentation_or_as_the_attack_does(before, corner):
+    """After augmentation the recovered trigger stays where it was found; before it (as the attack stamps) a flip
+    moves it to the mirrored corner, where a model trained with flips also learnt it."""
+    import torchvision.transforms as T
+    from tasks.backdoor.adapter import StampedImages
+    from tasks.backdoor.triggers import badnet_trigger
+    from tasks.classification.datasets import InMemoryImages
+    mean, std = (0.5,), (0.25,)
+    flip = T.Compose([T.RandomHorizontalFlip(p=1.0), T.ConvertImageDtype(torch.float32), T.Normalize(mean, std)])
+    images = InMemoryImages(torch.zeros(2, 1, 8, 8, dtype=torch.uint8), [3, 4], flip)
+    stamped = StampedImages(images, badnet_trigger(8, 1, size=2, pattern='white'), 1, mean, std,
+                            before_augmentation=before)
+    image, label = stamped[0]
+    white = (image[0] * std[0] + mean[0]) > 0.99
+    expected = torch.zeros(8, 8, dtype=torch.bool)
+    expected[6:, 6:] = corner == 'right'
+    expected[6:, :2] = corner == 'left'
+    assert label == 1 and torch.equal(white, expected)
+    assert stamped.images.targets == [3, 4], 'each image keeps its own label for the teacher'

@@ -129,6 +129,8 @@ def test_delete_removes_the_backdoor_end_to_end(backdoor_run):
 @pytest.mark.parametrize('options, message', [
     (['forget_classes=[one,two]'], 'a backdoor task forgets one target class, but forget_classes names 2'),
     (['recovery.type=NeuralClense'], "unknown recovery type 'NeuralClense' (did you mean 'NeuralCleanse'?)"),
+    (['task.defense.stamp=before'], "task.defense.stamp 'before' is unknown: use 'after_augmentation'"),
+    (['task.defense.stamps=before'], "task.defense: unknown key 'stamps'"),
     (['task.attack.sise=3'], "unknown config key 'task.attack.sise' (did you mean 'task.attack.size'? task.attack "
                              "takes ['pattern', 'poison_rate', 'position', 'seed', 'size', 'type'])"),
     (['task.attack.type=Blend'], "unknown config key 'task.attack.size' (task.attack takes ['alpha', 'pattern', "

@@ -32,28 +32,37 @@ from unlearn.registry import TASKS
 from unlearn.request import ForgetRequest, ReferenceData, resolve_classes
 from unlearn.tensor_task import labels_in
 
-from .datasets import PoisonedData, poison_dataset
+from .datasets import PoisonedData, poison_dataset, stamp_stored
 from .recovery import RECOVERIES, RecoveredTriggers, mad_detection, mask_iou
 from .triggers import TRIGGERS, Attack, Trigger, build_attack
 
 
+#: ``task.defense.stamp``: where the forget set's images get the recovered trigger.
+STAMP_AFTER, STAMP_BEFORE = 'after_augmentation', 'before_augmentation'
+
+
 class StampedImages(Dataset):
-    """``images`` through their own transform (augmentation included), then ``trigger`` stamped in [0, 1] pixel
-    space and normalised back, labelled ``label``: the trigger sits where the model saw it, whatever the crop.
+    """``images`` with ``trigger``, labelled ``label``: stamped in [0, 1] pixel space after their transform, so
+    the trigger sits where it was recovered whatever the crop or flip, or (``before_augmentation``) on the stored
+    images before it, as the attack stamps: a flip then also moves it where the model learnt its mirror image.
 
     ``images.targets`` keeps each image's own label (DELETE's teacher should point there). ``trigger=None``: the
     provisional forget set before any recovery (the images unstamped).
     """
 
     def __init__(self, images: InMemoryImages, trigger: Optional[Trigger], label: int,
-                 mean: Sequence[float], std: Sequence[float]):
+                 mean: Sequence[float], std: Sequence[float], before_augmentation: bool = False):
         self.images, self.trigger, self.label = images, trigger, int(label)
         self.space = PixelSpace(mean, std, like=torch.empty(1, len(mean), 1, 1))
+        self.stored = InMemoryImages(stamp_stored(images.images, trigger), images.targets, images.transform) \
+            if before_augmentation else None
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitem__(self, index: int) -> tuple:
+        if self.stored is not None:
+            return self.stored[index][0], self.label
         image, _ = self.images[index]
         if self.trigger is not None:
             image = self.space.to_inputs(self.trigger.stamp_tensor(self.space.to_pixels(image[None])))[0]
@@ -144,9 +153,12 @@ class BackdoorTask(ClassificationTask):
         self.attack_cfg = None if attack is None else copy.deepcopy(dict(attack))
         self.defense_cfg = dict(defense or {})
         self.recovery_cfg = copy.deepcopy(dict(recovery or dict(type='NeuralCleanse')))
-        unknown = set(self.defense_cfg) - {'clean_fraction', 'seed'}
+        unknown = set(self.defense_cfg) - {'clean_fraction', 'seed', 'stamp'}
         if unknown:
-            raise UnlearnError(f'task.defense: unknown key {sorted(unknown)[0]!r} (known: clean_fraction, seed)')
+            raise UnlearnError(f'task.defense: unknown key {sorted(unknown)[0]!r} (known: clean_fraction, seed, stamp)')
+        if self.defense_cfg.get('stamp', STAMP_AFTER) not in (STAMP_AFTER, STAMP_BEFORE):
+            raise UnlearnError(f"task.defense.stamp {self.defense_cfg['stamp']!r} is unknown: use {STAMP_AFTER!r} "
+                               f'(the recovered trigger where it was found) or {STAMP_BEFORE!r} (as the attack stamps)')
         if attack is None and self.recovery_cfg.get('type') == 'KnownTrigger':
             raise UnlearnError("recovery KnownTrigger is the attack's own trigger, and task.attack=None (a suspect "
                                "model) has none: recover it with recovery=dict(type='NeuralCleanse')")
@@ -219,7 +231,8 @@ class BackdoorTask(ClassificationTask):
             return InMemoryImages(defender.images[indices], np.asarray(defender.targets)[indices], transform)
 
         def stamped(transform) -> StampedImages:
-            return StampedImages(defender_images(outside, transform), trigger, target, data.mean, data.std)
+            return StampedImages(defender_images(outside, transform), trigger, target, data.mean, data.std,
+                                 before_augmentation=self.defense_cfg.get('stamp') == STAMP_BEFORE)
 
         everyone = np.arange(len(defender))
         remain_eval = p.train_remain if self.eval_train_augmented else InMemoryImages(
@@ -245,7 +258,8 @@ class BackdoorTask(ClassificationTask):
         """The recovery of ``original`` with the defender's pixels, cached under ``checkpoint_dir`` keyed by the
         SHA-256 of the original's weights, the data and the defense and recovery configs."""
         key = hashlib.sha256(json.dumps(dict(
-            weights=weights_sha256(original), data=self.fingerprint(), defense=self.defense_cfg,
+            weights=weights_sha256(original), data=self.fingerprint(),
+            defense={k: v for k, v in self.defense_cfg.items() if k != 'stamp'},  # the scan does not stamp
             recovery=self.recovery_cfg), sort_keys=True, default=str).encode()).hexdigest()[:16]
         path = Path(cfg.checkpoint_dir) / f'recovery-{key}.npz'
         if path.is_file():

@@ -118,7 +118,7 @@ def poison_dataset(data: ClassificationData, attack: Optional[Attack], target: i
     test_forget = np.flatnonzero(test_labels != target)
 
     poisoned_images = train_images.clone()
-    poisoned_images[poisoned] = _stamped(train_images[poisoned], trigger)
+    poisoned_images[poisoned] = stamp_stored(train_images[poisoned], trigger)
     poisoned_labels = train_labels.copy()
     poisoned_labels[poisoned] = target
     augmented, plain = data.train.transform, data.train_eval.transform
@@ -127,7 +127,7 @@ def poison_dataset(data: ClassificationData, attack: Optional[Attack], target: i
         train_eval=InMemoryImages(poisoned_images, poisoned_labels, plain),
         train_remain=InMemoryImages(train_images[remain], train_labels[remain], augmented),
         train_forget_eval=InMemoryImages(poisoned_images[poisoned], [target] * len(poisoned), plain),
-        test_forget=InMemoryImages(_stamped(test_images[test_forget], trigger), [target] * len(test_forget),
+        test_forget=InMemoryImages(stamp_stored(test_images[test_forget], trigger), [target] * len(test_forget),
                                    data.test.transform),
         test_forget_true_targets=test_labels[test_forget].tolist(),
         test_remain=data.test,
@@ -137,7 +137,7 @@ def poison_dataset(data: ClassificationData, attack: Optional[Attack], target: i
         image_size=data.image_size)
 
 
-def _stamped(images: Tensor, trigger: Optional[Trigger]) -> Tensor:
+def stamp_stored(images: Tensor, trigger: Optional[Trigger]) -> Tensor:
     """``uint8 [N, C, H, W]`` images with the trigger, through :meth:`Trigger.stamp_uint8`'s ``[..., H, W, C]``
     (None: as they are)."""
     if trigger is None:

@@ -56,7 +56,8 @@ def test_nothing_is_trained_or_cached(owner_run):
     assert meta['checkpoints']['retrain'] is None
     assert meta['checkpoints']['original'] == dict(path=str(folder / 'my_model.pth'), trained_in_this_run=False,
                                                    sha256=meta['checkpoints']['original']['sha256'])
-    assert set(meta['wall_time_s']) == {'original_s', 'evaluate_reference_s', 'unlearn_s', 'evaluate_s'}
+    assert set(meta['wall_time_s']) == {'original_s', 'request_s', 'evaluate_reference_s', 'unlearn_s', 'evaluate_s'}
+    assert meta['wall_time_s']['request_s'] == 0, 'a classification request is built from the config alone'
 
 
 def test_the_class_is_forgotten_and_the_h_mean_still_measured(owner_run):

@@ -11,7 +11,7 @@ from mmengine.config import Config
 from conftest import REPO, run_tool
 from tasks.classification.evaluator import ClassificationEvaluator
 from unlearn.benchmark import (aggregate, expand_grid, grid_points, latex_tables, markdown_tables, read_results,
-                               results_csv)
+                               results_csv, run_benchmark)
 from unlearn.benchmark.tables import EXTRA_TITLES, latex_title
 from unlearn.errors import UnlearnError
 
@@ -493,3 +493,11 @@ def test_methods_sweep_draws_each_row_against_the_swept_key_with_its_own_retrain
     assert 'train_schedule.seed' in seed_panel.get_xlabel() and 'task.attack.size=3' in seed_panel.get_xlabel()
     with pytest.raises(UnlearnError, match='takes two values'):
         figures.methods_sweep_plot(records, tmp_path / 'n.png', ['train_schedule.seed'], metrics=['asr'])
+
+
+def test_a_figure_against_grid_keys_is_refused_before_running_when_no_key_varies(tmp_path):
+    config = write_config(tmp_path, f"methods=['{METHODS / 'delete.py'}'], figures=['methods_sweep']")
+    with pytest.raises(UnlearnError, match=r"\['methods_sweep'\] plot the metrics against a grid key, and this grid "
+                                           'varies none'):
+        run_benchmark(Config.fromfile(str(config)), out_dir=tmp_path / 'out')
+    assert not (tmp_path / 'out').exists()

@@ -331,6 +331,12 @@ def run_benchmark(cfg: Config, out_dir: Optional[Path] = None, dry_run: bool = F
     figures = list(spec.get('figures') or [])
     if set(figures) - set(FIGURES):
         raise UnlearnError(f'benchmark.figures: unknown {sorted(set(figures) - set(FIGURES))}; choose from {FIGURES}')
+    swept = [k for k in (cells[0].grid if cells else {}) if len({json.dumps(c.grid[k], sort_keys=True, default=str)
+                                                                 for c in cells}) > 1]
+    drawn_against_keys = sorted({'sweep', 'methods_sweep'} & set(figures))
+    if drawn_against_keys and not swept:
+        raise UnlearnError(f'benchmark.figures: {drawn_against_keys} plot the metrics against a grid key, and this '
+                           'grid varies none: drop them or set benchmark.grid')
     found = merged_results(list(merge))
     merged = {c.key: found[config_hash_of(c.key)] for c in cells if config_hash_of(c.key) in found}
     finished = {c.key: finished_run(c) for c in cells}  # once: each call lists the cell's folder

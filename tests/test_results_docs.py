@@ -29,6 +29,8 @@ FACE_VARIANTS_CSV = 'yaleb_r18_cpu_face_delete_variants.csv'
 SYNTHETIC_FACE_CSV = 'synthetic_face_originals.csv'
 ORL_CSV = 'orl_r18_cpu_face.csv'
 DIGITS_BACKDOOR_CSV = 'digits_backdoor_trigger_sizes.csv'
+CIFAR_BACKDOOR_CSV = 'cifar10_resnet20_cpu_backdoor_3x3.csv'
+CIFAR_BACKDOOR_KNOWN_CSV = 'cifar10_resnet20_cpu_backdoor_3x3_known_trigger.csv'
 
 #: heading of the section holding the table -> the committed CSVs its rows are computed from.
 BACKED = {
@@ -40,6 +42,8 @@ BACKED = {
     'Digits, 1x1 trigger': [DIGITS_BACKDOOR_CSV],
     'Digits, 2x2 trigger (the default)': [DIGITS_BACKDOOR_CSV],
     'Digits, 3x3 trigger': [DIGITS_BACKDOOR_CSV],
+    "CIFAR-10 3x3, Neural Cleanse's trigger": [CIFAR_BACKDOOR_CSV],
+    "CIFAR-10 3x3, the attack's own trigger (KnownTrigger)": [CIFAR_BACKDOOR_KNOWN_CSV],
 }
 #: heading -> the benchmark table (its ``section``: a value of a reference-model grid key) it shows, where the
 #: benchmark wrote several.
@@ -502,3 +506,53 @@ def test_the_digits_backdoor_claims_match_the_csv():
     assert first[1]['recovery.anomaly_index'] > 2 and first[2]['recovery.anomaly_index'] > 2
     assert best_der[2] == best_der[3] == 'DELETE' and best_der[1] == 'NegativeGradient (bounded)'
     assert len({round(mean('DELETE (R)', s, 'clean_acc_target'), 2) for s in sizes}) == 1
+
+
+def test_the_cifar10_backdoor_claims_match_the_csvs():
+    """The CIFAR-10 section's prose: the original's ASR, the recovery, DELETE with either trigger, the rows with a
+    higher DER, DELETE (R), and the margins beside the paper's."""
+    section = prose(TEXT[TEXT.index('## Backdoor defense on real CIFAR-10'):].split('\n## ')[0])
+    runs = {r['row']: r for r in done([CIFAR_BACKDOOR_CSV])}
+    known = {r['row']: r for r in done([CIFAR_BACKDOOR_KNOWN_CSV])}
+    delete, first = runs['DELETE'], known['DELETE']
+    higher = sorted((row for row in runs if runs[row]['der'] > delete['der']), key=lambda row: -runs[row]['der'])
+    best_clean = max((row for row in runs if row != 'DELETE'), key=lambda row: runs[row]['clean_acc'])
+    claims = {
+        'the original': f"sends {delete['original.asr']:.2f} % of the triggered test images to 'airplane' (the bar: "
+                        f"95 %); the oracle {delete['retrain.asr']:.2f} %",
+        'the recovery': f"flagged (anomaly index {delete['recovery.anomaly_index']:.2f}); its mask has an L1 norm of "
+                        f"{delete['recovery.norms.airplane']:.2f}",
+        'its IoU and ASR': f"IoU with the true mask is {delete['recovery.mask_iou']:.2f}, yet it fires the backdoor "
+                           f"on {delete['original.recovered_asr']:.2f} %",
+        'the scan': f"{delete['request_s']:.1f} s",
+        "DELETE's ASR": f"DELETE lowers the ASR to {delete['asr']:.2f}",
+        "DELETE's recovered ASR": f"(its ASR {delete['recovered_asr']:.2f})",
+        "DELETE's cost": f"at {delete['original.clean_acc'] - delete['clean_acc']:.2f} points of clean accuracy "
+                         f"({delete['original.clean_acc']:.2f} -> {delete['clean_acc']:.2f}), most of it on 'airplane' "
+                         f"({delete['original.clean_acc_target']:.2f} -> {delete['clean_acc_target']:.2f})",
+        'the rows above it': f"Its DER, {delete['der']:.2f}, is below that of three forget-only rows: NegativeGradient "
+                             f"({runs['NegativeGradient']['der']:.2f}, at the price of 'airplane' itself: "
+                             f"{runs['NegativeGradient']['clean_acc_target']:.2f}), SalUn ({runs['SalUn']['der']:.2f}) "
+                             f"and RandomLabel ({runs['RandomLabel']['der']:.2f})",
+        'the true trigger': f"({first['asr']:.2f} against {first['retrain.asr']:.2f}) at "
+                            f"{first['original.clean_acc'] - first['clean_acc']:.2f} points of clean accuracy "
+                            f"({first['original.clean_acc']:.2f} -> {first['clean_acc']:.2f}; the target class "
+                            f"{first['original.clean_acc_target']:.2f} -> {first['clean_acc_target']:.2f})",
+        'the bar missed by': f"missed on the clean accuracy by "
+                             f"{first['original.clean_acc'] - first['clean_acc'] - 1:.2f} points",
+        'DELETE (R)': f"ASR {runs['DELETE (R)']['asr']:.2f} ({known['DELETE (R)']['asr']:.2f} with the true trigger)",
+        'the paper': f"DELETE's DER is {runs[higher[0]]['der'] - delete['der']:.2f} points below the best row "
+                     f"({higher[0]}) and its clean accuracy {runs[best_clean]['clean_acc'] - delete['clean_acc']:.2f} "
+                     f"points below the best other row ({best_clean}, {runs[best_clean]['clean_acc']:.2f})",
+    }
+    for what, expected in claims.items():
+        assert expected in section, f'{what}: the CSVs give "{expected}", which the CIFAR-10 section does not say'
+    readme = prose(README.read_text()[README.read_text().index('## Backdoor defense'):].split('\n## ')[0])
+    quoted = (f"DELETE lowers the ASR from {delete['original.asr']:.2f} to {delete['asr']:.2f} (the oracle: "
+              f"{delete['retrain.asr']:.2f}) at {delete['original.clean_acc'] - delete['clean_acc']:.2f} points of "
+              f"clean accuracy; given the attack's own trigger it reaches {first['asr']:.2f} at "
+              f"{first['original.clean_acc'] - first['clean_acc']:.2f} points")
+    assert quoted in readme, f'the README should say "{quoted}"'
+    assert higher == ['NegativeGradient', 'SalUn', 'RandomLabel']
+    assert delete['recovery.target'] == 0 and delete['original.asr'] < 95
+    assert first['asr'] <= max(2, first['retrain.asr'] + 1) < delete['asr']

@@ -314,6 +314,20 @@ def run_cell(cell: Cell, progress: str, logger: MMLogger, failures: Dict[str, st
     return duration
 
 
+def checked_figures(spec: dict, cells: List[Cell]) -> List[str]:
+    """``benchmark.figures``, each known, and those drawn against a grid key only where the grid varies one."""
+    figures = list(spec.get('figures') or [])
+    if set(figures) - set(FIGURES):
+        raise UnlearnError(f'benchmark.figures: unknown {sorted(set(figures) - set(FIGURES))}; choose from {FIGURES}')
+    swept = [k for k in (cells[0].grid if cells else {}) if len({json.dumps(c.grid[k], sort_keys=True, default=str)
+                                                                 for c in cells}) > 1]
+    drawn_against_keys = sorted({'sweep', 'methods_sweep'} & set(figures))
+    if drawn_against_keys and not swept:
+        raise UnlearnError(f'benchmark.figures: {drawn_against_keys} plot the metrics against a grid key, and this '
+                           'grid varies none: drop them or set benchmark.grid')
+    return figures
+
+
 def run_benchmark(cfg: Config, out_dir: Optional[Path] = None, dry_run: bool = False,
                   results_only: bool = False, merge: Sequence[PathLike] = ()) -> BenchmarkResult:
     """Run every unfinished cell of the benchmark ``cfg``, then write the results from all finished cells.
@@ -328,15 +342,7 @@ def run_benchmark(cfg: Config, out_dir: Optional[Path] = None, dry_run: bool = F
     out_dir = Path(out_dir or spec.get('out_dir') or default_out_dir(cfg))
     cells = expand_grid(cfg, out_dir)
     columns, titles = table_columns(spec, cells)
-    figures = list(spec.get('figures') or [])
-    if set(figures) - set(FIGURES):
-        raise UnlearnError(f'benchmark.figures: unknown {sorted(set(figures) - set(FIGURES))}; choose from {FIGURES}')
-    swept = [k for k in (cells[0].grid if cells else {}) if len({json.dumps(c.grid[k], sort_keys=True, default=str)
-                                                                 for c in cells}) > 1]
-    drawn_against_keys = sorted({'sweep', 'methods_sweep'} & set(figures))
-    if drawn_against_keys and not swept:
-        raise UnlearnError(f'benchmark.figures: {drawn_against_keys} plot the metrics against a grid key, and this '
-                           'grid varies none: drop them or set benchmark.grid')
+    figures = checked_figures(spec, cells)
     found = merged_results(list(merge))
     merged = {c.key: found[config_hash_of(c.key)] for c in cells if config_hash_of(c.key) in found}
     finished = {c.key: finished_run(c) for c in cells}  # once: each call lists the cell's folder

@@ -439,6 +439,12 @@ def test_the_quick_start_mia_sentence_is_its_csv():
     assert f'for all three models ({shadow} %)' in ' '.join(README_TEXT.split())
 
 
+def assert_says(text: str, claims: dict, where: str) -> None:
+    """Each of ``claims`` (what -> the sentence the CSV gives) is said in ``text``."""
+    for what, expected in claims.items():
+        assert expected in text, f'{what}: the CSV gives "{expected}", which {where} does not say'
+
+
 def test_the_digits_backdoor_claims_match_the_csv():
     """The backdoor section's prose: the recovery per size, DELETE's ASR / DER / clean cost, DELETE (R), the
     other rows and the margins at 3x3 beside the paper's."""
@@ -489,8 +495,7 @@ def test_the_digits_backdoor_claims_match_the_csv():
                                          f"points below the best other row ({best_clean}, "
                                          f"{mean(best_clean, 3, 'clean_acc'):.2f})",
     }
-    for what, expected in claims.items():
-        assert expected in section, f'{what}: the CSV gives "{expected}", which the backdoor section does not say'
+    assert_says(section, claims, 'the backdoor section')
     readme = prose(README.read_text()[README.read_text().index('## Backdoor defense'):].split('\n## ')[0])
     readme_claims = {
         "DELETE's ASR": f"(ASR {per_size('DELETE', 'asr')})",
@@ -500,8 +505,7 @@ def test_the_digits_backdoor_claims_match_the_csv():
                              f"trigger (its ASR {mean('DELETE (R)', 2, 'recovered_asr'):.2f})",
         'the mask at 2x2': f"(IoU {first[2]['recovery.mask_iou']:.2f} at 2x2)",
     }
-    for what, expected in readme_claims.items():
-        assert expected in readme, f'{what}: the CSV gives "{expected}", which the README does not say'
+    assert_says(readme, readme_claims, 'the README')
     assert all(first[s]['recovery.target'] == 1 for s in sizes), "t̂ is 'one' at every size"
     assert first[1]['recovery.anomaly_index'] > 2 and first[2]['recovery.anomaly_index'] > 2
     assert best_der[2] == best_der[3] == 'DELETE' and best_der[1] == 'NegativeGradient (bounded)'
@@ -545,8 +549,7 @@ def test_the_cifar10_backdoor_claims_match_the_csvs():
                      f"({higher[0]}) and its clean accuracy {runs[best_clean]['clean_acc'] - delete['clean_acc']:.2f} "
                      f"points below the best other row ({best_clean}, {runs[best_clean]['clean_acc']:.2f})",
     }
-    for what, expected in claims.items():
-        assert expected in section, f'{what}: the CSVs give "{expected}", which the CIFAR-10 section does not say'
+    assert_says(section, claims, 'the CIFAR-10 section')
     readme = prose(README.read_text()[README.read_text().index('## Backdoor defense'):].split('\n## ')[0])
     quoted = (f"DELETE lowers the ASR from {delete['original.asr']:.2f} to {delete['asr']:.2f} (the oracle: "
               f"{delete['retrain.asr']:.2f}) at {delete['original.clean_acc'] - delete['clean_acc']:.2f} points of "

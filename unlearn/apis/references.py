@@ -173,9 +173,10 @@ def _name_of(network: nn.Module, module: nn.Module) -> str:
 def cached_metrics(experiment: Experiment, model: ObtainedModel, request: ForgetRequest,
                    original: Optional[Metrics] = None) -> Metrics:
     """Metrics of a fixed checkpoint on a forget request are computed once and kept beside it."""
+    built_from = request.fingerprint()
     key = hashlib.sha256(json.dumps(dict(
         ckpt=model.sha256, forget=list(request.forget_classes), data=experiment.task.fingerprint(),
-        **({'request': request.fingerprint()} if request.fingerprint() else {}),
+        **({'request': built_from} if built_from else {}),
         eval=repr(experiment.evaluator.fingerprint()), original=original),
         sort_keys=True, default=str).encode()).hexdigest()[:16]
     path = Path(model.checkpoint).with_name(f'{Path(model.checkpoint).stem}.metrics-{key}.json')

@@ -111,9 +111,14 @@ def _numeric(values: Sequence[Any]) -> bool:
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
+def swept_keys(rows: Sequence[Mapping[str, Any]], grid_keys: Sequence[str]) -> List[str]:
+    """The grid keys that take two values or more among ``rows`` (records, or cells' grid values)."""
+    return [k for k in grid_keys if len({_same(r.get(k)) for r in rows}) > 1]
+
+
 def _swept(done: List[Dict[str, Any]], grid_keys: Sequence[str], figure: str) -> List[str]:
     """The grid keys that take two values or more among the finished cells; none is an error of the figure's."""
-    swept = [k for k in grid_keys if len({_same(r.get(k)) for r in done}) > 1]
+    swept = swept_keys(done, grid_keys)
     if not swept:
         raise UnlearnError(f'{figure}: none of the grid keys {list(grid_keys)} takes two values among the finished '
                            'cells; give the keys benchmark.grid varies')

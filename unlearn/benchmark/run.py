@@ -46,7 +46,7 @@ from ..checkpoint import save_json, save_text
 from ..config import build_evaluator, build_task
 from ..errors import UnlearnError
 from ..request import resolve_classes
-from .figures import FIGURES, draw_figures
+from .figures import FIGURES, draw_figures, swept_keys
 from .grid import Cell, benchmark_spec, default_out_dir, expand_grid
 from .tables import EXTRA_TITLES, latex_tables, markdown_tables, read_results, results_csv
 
@@ -319,10 +319,8 @@ def checked_figures(spec: dict, cells: List[Cell]) -> List[str]:
     figures = list(spec.get('figures') or [])
     if set(figures) - set(FIGURES):
         raise UnlearnError(f'benchmark.figures: unknown {sorted(set(figures) - set(FIGURES))}; choose from {FIGURES}')
-    swept = [k for k in (cells[0].grid if cells else {}) if len({json.dumps(c.grid[k], sort_keys=True, default=str)
-                                                                 for c in cells}) > 1]
     drawn_against_keys = sorted({'sweep', 'methods_sweep'} & set(figures))
-    if drawn_against_keys and not swept:
+    if drawn_against_keys and not swept_keys([c.grid for c in cells], list(cells[0].grid) if cells else []):
         raise UnlearnError(f'benchmark.figures: {drawn_against_keys} plot the metrics against a grid key, and this '
                            'grid varies none: drop them or set benchmark.grid')
     return figures

@@ -2,6 +2,7 @@
 examples, tools/backdoor_eval.py scores a checkpoint beside the original and the oracle, and
 tools/analysis/recover_trigger.py scans any model; bad input stops them in one line, with nothing written."""
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -79,17 +80,39 @@ def test_backdoor_eval_scores_a_checkpoint_beside_the_original_and_the_oracle(ba
 
 def test_recover_trigger_scans_the_original_and_the_clean_oracle(backdoor_run, tmp_path):
     ckpt = backdoor_run[1]
-    status, out, err = run_tool('analysis/recover_trigger.py', CONFIG, '--cfg-options', f'checkpoint_dir={ckpt}')
+    scans = tmp_path / 'scans.csv'
+    status, out, err = run_tool('analysis/recover_trigger.py', CONFIG, '--out', scans,
+                                '--cfg-options', f'checkpoint_dir={ckpt}')
     assert status == 0, err
     table = _table(out)
     assert len(table) == 10 and table['one (t̂, true target)']['flagged'] == 'yes'
     assert "t̂ = 'one' (the attack's target 'one'): flagged" in out and '(read from the cache)' in out
     status, out, err = run_tool('analysis/recover_trigger.py', CONFIG, '--model', 'retrain', '--plots',
-                                tmp_path / 'plots', '--cfg-options', f'checkpoint_dir={ckpt}',
+                                tmp_path / 'plots', '--out', scans, '--cfg-options', f'checkpoint_dir={ckpt}',
                                 'recovery.steps=5')  # a short scan: the control's numbers are not checked
     assert status == 0, err
     assert len(_table(out)) == 10 and 'NeuralCleanse on the Retrain' in out
     _assert_pngs(tmp_path / 'plots', ['trigger_recovery.png'])
+    original, control = list(csv.DictReader(scans.open()))
+    facts = json.loads((backdoor_run[0] / 'metrics.json').read_text())['original']['recovery']
+    assert (original['model'], original['target_name'], original['flagged']) == ('original', 'one', 'True')
+    assert float(original['mask_iou']) == pytest.approx(facts['mask_iou'])
+    assert float(original['mask_iou_mirrored']) == pytest.approx(facts['mask_iou_mirrored'])
+    assert float(original['norm.one']) == pytest.approx(facts['norms']['one'])
+    assert control['model'] == 'retrain' and 'recovery.steps=5' in control['cfg_options']
+
+
+def test_recover_trigger_appends_only_to_a_scan_table(backdoor_run, tmp_path):
+    """A file that is not this config's scan table is refused before the scan, and left as it was."""
+    for text in ('x', 'model,cfg_options\noriginal,\n', '\x00\xff\xfe'):
+        other = tmp_path / 'other.csv'
+        other.write_bytes(text.encode('latin-1'))
+        status, _, err = run_tool('analysis/recover_trigger.py', CONFIG, '--out', other,
+                                  '--cfg-options', f'checkpoint_dir={backdoor_run[1]}')
+        assert status == 2 and 'is not a scan table of this config' in err and len(err.strip().splitlines()) == 1
+        assert other.read_bytes() == text.encode('latin-1')
+    status, _, err = run_tool('analysis/recover_trigger.py', CONFIG, '--out', tmp_path / 'missing' / 'scans.csv')
+    assert status == 2 and 'name a CSV file in an existing folder' in err
 
 
 @pytest.mark.parametrize('tool, arguments, message', [

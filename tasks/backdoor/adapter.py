@@ -81,16 +81,20 @@ class Recovery:
 
     def facts(self, true_trigger: Optional[Trigger], true_target: Optional[int],
               class_names: List[str]) -> Dict[str, Any]:
-        """t̂, whether it is right, its anomaly index and flag, the norms, ``mask_iou`` with the true mask; a
-        suspect model's true trigger and target are unknown (None), and so are ``correct`` and ``mask_iou``."""
+        """t̂, whether it is right, its anomaly index and flag, the norms, ``mask_iou`` with the true mask and
+        ``mask_iou_mirrored`` with its left-right mirror image (where a training pipeline that flips images also
+        puts the patch, and where Neural Cleanse may find it); a suspect model's true trigger and target are
+        unknown (None), and so are ``correct`` and both IoUs."""
         detection = self.triggers.detection
         row = int(np.flatnonzero(detection.classes == detection.target)[0])
+        recovered_mask = self.triggers.trigger().mask
         return dict(target=detection.target, target_name=class_names[detection.target],
                     correct=None if true_target is None else detection.target == true_target,
                     flagged=detection.target_flagged, anomaly_index=float(detection.anomaly_indices[row]),
                     norms=dict(zip((class_names[c] for c in detection.classes), detection.norms.tolist())),
-                    mask_iou=None if true_trigger is None else mask_iou(self.triggers.trigger().mask,
-                                                                        true_trigger.mask),
+                    mask_iou=None if true_trigger is None else mask_iou(recovered_mask, true_trigger.mask),
+                    mask_iou_mirrored=None if true_trigger is None else mask_iou(recovered_mask,
+                                                                                 true_trigger.mask[:, ::-1]),
                     recovery_s=self.seconds, cached=self.cached)
 
 

@@ -40,13 +40,14 @@ class BackdoorEvaluator(ClassificationEvaluator):
     ``ra`` (the same predicted as their true class), ``asr_shift``, ``der`` (against the original), ``acc_f``
     (poisoned training samples still predicted as the target), ``clean_acc_target`` (the target class's own
     clean test accuracy), ``recovered_asr`` (the recovered trigger's success on the clean test images outside
-    t̂), and ``recovery`` (t̂, whether right, its anomaly index, ``mask_iou``, ``recovery_s``)."""
+    t̂), and ``recovery`` (t̂, whether right, its anomaly index, ``mask_iou`` and ``mask_iou_mirrored``,
+    ``recovery_s``)."""
     columns = dict(clean_acc='Clean acc ↑', clean_acc_target='Target clean acc ↑', asr='ASR ↓', ra='RA ↑',
                    asr_shift='ASR shift ↓', der='DER ↑', acc_f='Acc_f ↓', recovered_asr='Recovered-trigger ASR ↓')
 
     def fingerprint(self) -> Dict:
         task = self.task
-        return dict(super().fingerprint(), backdoor='backdoor-v1', defense=task.defense_cfg,
+        return dict(super().fingerprint(), backdoor='backdoor-v2', defense=task.defense_cfg,
                     recovery=task.recovery_cfg)
 
     def evaluate(self, network: nn.Module, request: BackdoorRequest, original: Optional[Metrics] = None) -> Metrics:
@@ -111,7 +112,9 @@ class BackdoorEvaluator(ClassificationEvaluator):
                        f"{'flagged' if recovery['flagged'] else 'not flagged'}")
             if recovery['correct'] is not None:
                 verdict = f"{'right' if recovery['correct'] else 'WRONG'}; {verdict}"
-            iou = '' if recovery['mask_iou'] is None else f", mask IoU with the true trigger {recovery['mask_iou']:.2f}"
+            iou = '' if recovery['mask_iou'] is None else (
+                f", mask IoU with the true trigger {recovery['mask_iou']:.2f} (with its mirror image "
+                f"{recovery['mask_iou_mirrored']:.2f})")
             facts['trigger recovery'] = (
                 f"{task.recovery_cfg['type']} on the Original: t̂ = '{recovery['target_name']}' ({verdict}){iou}, "
                 f"{recovery['recovery_s']:.1f} s" + (' (read from the cache)' if recovery['cached'] else ''))

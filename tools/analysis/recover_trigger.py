@@ -3,19 +3,24 @@
     python tools/analysis/recover_trigger.py configs/backdoor/digits_badnet_forget_backdoor.py
     python tools/analysis/recover_trigger.py CONFIG --model retrain --plots recovery_plots/
     python tools/analysis/recover_trigger.py CONFIG --model work_dirs/<run>/unlearned.pth
+    python tools/analysis/recover_trigger.py CONFIG --model retrain --out scans.csv   # one row per scan, appended
 
 Scans the original model (default), the retrain oracle or a checkpoint with the config's recovery (e.g. Neural
 Cleanse) and the defender's clean images, as tools/unlearn.py scans the original, and prints per class the
 recovered mask's L1 norm, its anomaly index, whether it is flagged and the trigger's success on the defender's
-images; then t̂ and its mask IoU with the attack's true trigger. The oracle never saw a poisoned image: it is the
-control (Neural Cleanse's users report clean models whose smallest norm still has an anomaly index above 2). A
-scan is cached beside the checkpoints, keyed by the model's weights; nothing is trained. ``--plots`` writes
-trigger_recovery.png, never over an existing one.
+images; then t̂ and its mask IoU with the attack's true trigger and with its mirror image (a pipeline that flips
+training images teaches the backdoor both). The oracle never saw a poisoned image: it is the control (Neural
+Cleanse's users report clean models whose smallest norm still has an anomaly index above 2). A scan is cached
+beside the checkpoints, keyed by the model's weights; nothing is trained. ``--out`` appends the scan's row (the
+model, its --cfg-options, t̂, the flag, the norms, the IoUs, the time) to a CSV, which keeps the scans of several
+models side by side; ``--plots`` writes trigger_recovery.png, never over an existing one.
 """
+import csv
+import io
 import os
 import sys
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from tools._common import config_parser, load_config, run_cli  # noqa: E402
@@ -27,7 +32,7 @@ from tasks.backdoor.adapter import Recovery  # noqa: E402
 from tasks.backdoor.visualization import trigger_recovery_figure  # noqa: E402
 from unlearn.apis import Experiment, ReferenceModels  # noqa: E402
 from unlearn.apis.references import TITLES  # noqa: E402
-from unlearn.checkpoint import load_weights  # noqa: E402
+from unlearn.checkpoint import atomic_write, load_weights  # noqa: E402
 from unlearn.errors import UnlearnError  # noqa: E402
 from unlearn.reports import save_figure  # noqa: E402
 
@@ -37,6 +42,7 @@ def parse_args():
                            config_help='a backdoor experiment config (its task: BackdoorTask)')
     parser.add_argument('--model', default='original',
                         help="'original' (default), 'retrain' (the clean oracle: a control) or a checkpoint file")
+    parser.add_argument('--out', type=Path, help="append the scan's row to this CSV (created if absent)")
     parser.add_argument('--plots', type=Path, help='write trigger_recovery.png into this folder')
     return parser.parse_args()
 
@@ -69,14 +75,58 @@ def recovery_table(recovery: Recovery, class_names, true_target: Optional[int]) 
     return '\n'.join(lines)
 
 
+SCAN_FACTS = ('target_name', 'correct', 'flagged', 'anomaly_index', 'mask_iou', 'mask_iou_mirrored', 'recovery_s')
+
+
+def scan_fields(class_names) -> list:
+    """The columns of a scan table: the model, its --cfg-options, the recovery's facts, every class's norm."""
+    return ['model', 'cfg_options', *SCAN_FACTS, *(f'norm.{name}' for name in class_names)]
+
+
+def scan_row(model: str, options: Dict[str, Any], facts: Dict[str, Any], class_names) -> Dict[str, Any]:
+    """One CSV row of a scan (a class not scanned has no norm)."""
+    return dict(model=model, cfg_options=' '.join(f'{k}={v}' for k, v in options.items()),
+                **{k: facts[k] for k in SCAN_FACTS},
+                **{f'norm.{name}': facts['norms'].get(name) for name in class_names})
+
+
+def checked_header(path: Path, fields) -> Optional[str]:
+    """The text of the CSV ``path`` to append to (None: a new file); it must have ``fields`` as its header."""
+    if not path.exists():
+        return None
+    try:
+        text = path.read_text()
+        header = next(csv.reader(io.StringIO(text)), [])
+    except (UnicodeDecodeError, csv.Error):
+        header, text = None, ''
+    if header != list(fields) or not text.endswith('\n'):
+        raise UnlearnError(f'{path} is not a scan table of this config (its header differs); choose another --out')
+    return text
+
+
+def append_row(path: Path, row: Dict[str, Any]) -> None:
+    """Append ``row`` to the CSV ``path`` (created with a header), replacing the file atomically."""
+    text = checked_header(path, row)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(row), lineterminator='\n')
+    if text is None:
+        writer.writeheader()
+    writer.writerow({k: '' if v is None else v for k, v in row.items()})
+    atomic_write(path, lambda f: f.write(((text or '') + buffer.getvalue()).encode()))
+
+
 def main():
     args = parse_args()
     out = args.plots / 'trigger_recovery.png' if args.plots else None
     if out and out.exists():
         raise UnlearnError(f'{out} exists; choose another --plots (figures are never overwritten)')
+    if args.out and (args.out.is_dir() or not args.out.parent.is_dir()):
+        raise UnlearnError(f'--out {args.out}: name a CSV file in an existing folder (the scan row is appended)')
     cfg = load_config(args.config, args.cfg_options)
     experiment = backdoor_experiment(cfg, args.config)
     task = experiment.task
+    if args.out:  # before the scan: a table of another config is refused now, not after it
+        checked_header(args.out, scan_fields(task.class_names))
     name, network = scanned_model(experiment, args.model)
     recovery = task.recover(cfg, network)
     attacked = task.attack is not None  # else a suspect model: its trigger and target are unknown
@@ -88,11 +138,15 @@ def main():
                f"{facts['anomaly_index']:.2f})")
     if attacked:
         print(f"t̂ = '{facts['target_name']}' ({'the' if facts['correct'] else 'not the'} attack's target "
-              f"'{task.class_names[task.target]}'): {verdict}; mask IoU with the true trigger {facts['mask_iou']:.2f}")
+              f"'{task.class_names[task.target]}'): {verdict}; mask IoU with the true trigger {facts['mask_iou']:.2f}, "
+              f"with its mirror image {facts['mask_iou_mirrored']:.2f}")
     else:
         print(f"t̂ = '{facts['target_name']}' (a suspect model: the attack is unknown): {verdict}")
     print(f"{task.recovery_cfg['type']} on the {name}: {facts['recovery_s']:.1f} s"
           + (' (read from the cache)' if facts['cached'] else ''))
+    if args.out:
+        append_row(args.out, scan_row(args.model, args.cfg_options, facts, task.class_names))
+        print(f'scan appended to {args.out}')
     if out:
         save_figure(trigger_recovery_figure(task, recovery.triggers, name), out)
         print(f'trigger recovery written to {out}')

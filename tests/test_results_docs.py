@@ -8,6 +8,7 @@ is recomputed from its CSVs with the project's own reader and aggregation (``rea
 ``table.md``). Numbers quoted in the prose are checked too: every "mean ± std" must be a cell of one of the
 tables, and the single-seed values, ranges and means the text ties to CSV rows are recomputed. No training.
 """
+import csv
 import functools
 import re
 import statistics
@@ -31,6 +32,8 @@ ORL_CSV = 'orl_r18_cpu_face.csv'
 DIGITS_BACKDOOR_CSV = 'digits_backdoor_trigger_sizes.csv'
 CIFAR_BACKDOOR_CSV = 'cifar10_resnet20_cpu_backdoor_3x3.csv'
 CIFAR_BACKDOOR_KNOWN_CSV = 'cifar10_resnet20_cpu_backdoor_3x3_known_trigger.csv'
+CIFAR_BACKDOOR_SEEDS_CSV = 'cifar10_resnet20_cpu_backdoor_3x3_seeds.csv'
+CIFAR_BACKDOOR_SCANS_CSV = 'cifar10_resnet20_cpu_backdoor_3x3_scans.csv'
 
 #: heading of the section holding the table -> the committed CSVs its rows are computed from.
 BACKED = {
@@ -44,6 +47,8 @@ BACKED = {
     'Digits, 3x3 trigger': [DIGITS_BACKDOOR_CSV],
     "CIFAR-10 3x3, Neural Cleanse's trigger": [CIFAR_BACKDOOR_CSV],
     "CIFAR-10 3x3, the attack's own trigger (KnownTrigger)": [CIFAR_BACKDOOR_KNOWN_CSV],
+    'CIFAR-10 3x3, the original of training seed 1': [CIFAR_BACKDOOR_SEEDS_CSV],
+    'CIFAR-10 3x3, the original of training seed 2': [CIFAR_BACKDOOR_SEEDS_CSV],
 }
 #: heading -> the benchmark table (its ``section``: a value of a reference-model grid key) it shows, where the
 #: benchmark wrote several.
@@ -51,6 +56,8 @@ SECTION_OF = {
     'Digits, 1x1 trigger': 'task.attack.size=1',
     'Digits, 2x2 trigger (the default)': 'task.attack.size=2',
     'Digits, 3x3 trigger': 'task.attack.size=3',
+    'CIFAR-10 3x3, the original of training seed 1': 'train_schedule.seed=1',
+    'CIFAR-10 3x3, the original of training seed 2': 'train_schedule.seed=2',
 }
 _LOST = ("first original model: its run folders and results.csv lived in an earlier checkout's work_dirs/, which "
          'git does not keep, and were lost with it; the original and oracle cannot be rebuilt bit for bit')
@@ -58,6 +65,8 @@ _LOST = ("first original model: its run folders and results.csv lived in an earl
 #: table.md), which a test of its own renders again from the CSV.
 OWN_LAYOUT = {
     'The synthetic face default over six originals (issue #15)': [SYNTHETIC_FACE_CSV],
+    "CIFAR-10 3x3 over three originals: the issue's bar": [CIFAR_BACKDOOR_SEEDS_CSV],
+    'Neural Cleanse on each original and on the clean oracle': [CIFAR_BACKDOOR_SCANS_CSV],
 }
 #: heading of the section holding the table -> why no committed CSV backs it.
 NOT_BACKED = {
@@ -559,3 +568,112 @@ def test_the_cifar10_backdoor_claims_match_the_csvs():
     assert higher == ['NegativeGradient', 'SalUn', 'RandomLabel']
     assert delete['recovery.target'] == 0 and delete['original.asr'] < 95
     assert first['asr'] <= max(2, first['retrain.asr'] + 1) < delete['asr']
+
+
+def cifar_backdoor_bar() -> dict:
+    """``{training seed: DELETE's run}`` on the CIFAR-10 3x3 originals and, per seed, whether it meets the issue's
+    bar: original ASR >= 95, t̂ right, DELETE's ASR <= max(2, oracle's + 1), clean accuracy within 1 point."""
+    runs = {r['train_schedule.seed']: r for r in done([CIFAR_BACKDOOR_SEEDS_CSV], row='DELETE')}
+    return {seed: dict(run=r, asr_bar=max(2.0, r['retrain.asr'] + 1), drop=r['original.clean_acc'] - r['clean_acc'])
+            for seed, r in runs.items()}
+
+
+def cifar_backdoor_bar_table() -> str:
+    """docs/results.md's table of the issue's bar over the three originals, rendered from the CSV."""
+    titles = ['original (training seed)', 'Original ASR', 'Original clean acc', "t̂ (anomaly index)", 'Retrain ASR',
+              'DELETE ASR', 'ASR bar', 'DELETE clean acc', 'clean acc drop', 'bar met']
+    lines = ['| ' + ' | '.join(titles) + ' |', '|' + '---|' * len(titles)]
+    for seed, bar in cifar_backdoor_bar().items():
+        r = bar['run']
+        met = (r['original.asr'] >= 95 and r['recovery.target'] == 0 and r['asr'] <= bar['asr_bar']
+               and bar['drop'] <= 1)
+        target = ('airplane' if r['recovery.target'] == 0 else f"class {r['recovery.target']}")
+        lines.append(f"| {seed} | {r['original.asr']:.2f} | {r['original.clean_acc']:.2f} | {target} "
+                     f"({r['recovery.anomaly_index']:.2f}) | {r['retrain.asr']:.2f} | {r['asr']:.2f} | "
+                     f"<= {bar['asr_bar']:.2f} | {r['clean_acc']:.2f} | {bar['drop']:.2f} | {'yes' if met else 'no'} |")
+    return '\n'.join(lines)
+
+
+def cifar_backdoor_scans_table() -> str:
+    """docs/results.md's table of Neural Cleanse's scans (tools/analysis/recover_trigger.py --out), from the CSV."""
+    titles = ['model', 'training seed', 't̂', 'flagged', 'anomaly index', "t̂'s mask L1 norm", 'mask IoU',
+              'IoU with the mirror image', 'scan (s)']
+    lines = ['| ' + ' | '.join(titles) + ' |', '|' + '---|' * len(titles)]
+    for r in read_csv_rows(CSV_DIR / CIFAR_BACKDOOR_SCANS_CSV):
+        seed = r['cfg_options'].split('train_schedule.seed=')[-1] if r['cfg_options'] else '2022'
+        lines.append(f"| {r['model']} | {seed} | {r['target_name']} | {'yes' if r['flagged'] == 'True' else 'no'} | "
+                     f"{float(r['anomaly_index']):.2f} | {float(r['norm.' + r['target_name']]):.2f} | "
+                     f"{float(r['mask_iou']):.2f} | {float(r['mask_iou_mirrored']):.2f} | "
+                     f"{float(r['recovery_s']):.0f} |")
+    return '\n'.join(lines)
+
+
+def read_csv_rows(path) -> list:
+    with open(path, newline='') as f:
+        return list(csv.DictReader(f))
+
+
+def test_the_cifar10_backdoor_bar_and_scan_tables_are_their_csvs():
+    assert cifar_backdoor_bar_table() in TEXT, cifar_backdoor_bar_table()
+    assert cifar_backdoor_scans_table() in TEXT, cifar_backdoor_scans_table()
+
+
+def test_the_cifar10_scan_claims_match_the_csv():
+    section = prose(TEXT[TEXT.index('### Neural Cleanse on each original and on the clean oracle'):].split('\n## ')[0])
+    rows = read_csv_rows(CSV_DIR / CIFAR_BACKDOOR_SCANS_CSV)
+    originals = [r for r in rows if r['model'] == 'original']
+    [control] = [r for r in rows if r['model'] == 'retrain']
+    value = lambda r, key: float(r[key])  # noqa: E731
+    norms = [value(r, 'norm.airplane') for r in originals]
+    claims = {
+        'the mirrored IoUs': 'and ' + ' / '.join(f"{value(r, 'mask_iou_mirrored'):.2f}" for r in originals)
+                             + ' with the patch mirrored',
+        'the scan times': f"({min(value(r, 'recovery_s') for r in originals):.0f} to "
+                          f"{max(value(r, 'recovery_s') for r in originals):.0f} s)",
+        'the control': f"t̂ '{control['target_name']}' (anomaly index {value(control, 'anomaly_index'):.2f})",
+        'its norm': f"(L1 norm {value(control, 'norm.' + control['target_name']):.2f} against {min(norms):.2f} to "
+                    f"{max(norms):.2f}",
+    }
+    assert_says(section, claims, 'the scans section')
+    assert all(r['target_name'] == 'airplane' and r['flagged'] == 'True' for r in originals) and len(originals) == 3
+    assert all(value(r, 'mask_iou') == 0 for r in originals) and control['flagged'] == 'True'
+
+
+def test_the_cifar10_bar_claims_match_the_csv():
+    """The three-original section's prose: the bar per original, DELETE's rank in DER, DELETE (R)."""
+    section = prose(TEXT[TEXT.index("### CIFAR-10 3x3 over three originals: the issue's bar"):].split('\n## ')[0])
+    bar = cifar_backdoor_bar()
+    runs = done([CIFAR_BACKDOOR_SEEDS_CSV])
+    cell = lambda seed, row, metric: next(  # noqa: E731
+        r[metric] for r in runs if r['train_schedule.seed'] == seed and r['row'] == row)
+    each = lambda values: ' / '.join(f'{v:.2f}' for v in values)  # noqa: E731
+    new = [1, 2]
+    above = {seed: sorted((r['row'] for r in runs if r['train_schedule.seed'] == seed
+                           and r['der'] is not None and r['der'] > cell(seed, 'DELETE', 'der')
+                           and r['row'] != 'DELETE'), key=lambda row: -cell(seed, row, 'der')) for seed in new}
+    delete = {seed: bar[seed]['run'] for seed in bar}
+    claims = {
+        'the originals': 'ASR ' + each(r['original.asr'] for r in delete.values()) + ' with the 6-epoch CPU recipe',
+        "DELETE's ASR": f"DELETE's ASR is {each(r['asr'] for r in delete.values())} against bars of "
+                        + each(b['asr_bar'] for b in bar.values()),
+        'the drops': f"drops by {each(b['drop'] for b in bar.values())} points",
+        'the new originals': f"falls from {delete[1]['original.asr']:.2f} to {delete[1]['asr']:.2f} and from "
+                             f"{delete[2]['original.asr']:.2f} to {delete[2]['asr']:.2f}, and the recovered trigger's "
+                             f"own ASR to {delete[1]['recovered_asr']:.2f} and {delete[2]['recovered_asr']:.2f}",
+        'seed 1': f"on seed 1 it is {cell(1, 'DELETE', 'der'):.2f}, below "
+                  + ', '.join(f"{row} ({cell(1, row, 'der'):.2f})" for row in above[1][:-1])
+                  + f" and {above[1][-1]} ({cell(1, above[1][-1], 'der'):.2f})",
+        'seed 2': f"on seed 2 it is {cell(2, 'DELETE', 'der'):.2f}, second to {above[2][0]} "
+                  f"({cell(2, above[2][0], 'der'):.2f}), which erases 'airplane' itself (target clean accuracy "
+                  f"{cell(2, above[2][0], 'clean_acc_target'):.2f})",
+        'DELETE (R)': f"(ASR {cell(1, 'DELETE (R)', 'asr'):.2f}, {cell(2, 'DELETE (R)', 'asr'):.2f})",
+        'the times': f"trained in {cell(1, 'DELETE', 'original.train_s'):.1f} and "
+                     f"{cell(2, 'DELETE', 'original.train_s'):.1f} s, their oracles in "
+                     f"{cell(1, 'DELETE', 'retrain.train_s'):.1f} and {cell(2, 'DELETE', 'retrain.train_s'):.1f} s",
+    }
+    assert_says(section, claims, "the bar's section")
+    readme = prose(README.read_text()[README.read_text().index('## Backdoor defense'):].split('\n## ')[0])
+    leaves = f"DELETE leaves {each(r['asr'] for r in delete.values())} % ASR"
+    assert_says(readme, {"DELETE's ASR": leaves}, 'the README')
+    assert list(bar) == [2022, 1, 2] and len(above[2]) == 1
+    assert not any(b['run']['original.asr'] >= 95 or b['run']['asr'] <= b['asr_bar'] for b in bar.values())

@@ -137,6 +137,11 @@ def prose(text: str) -> str:
     return ' '.join(' '.join(keep).split())
 
 
+def section_prose(text: str, heading: str) -> str:
+    """The prose of ``text`` from ``heading`` up to the next level-2 heading."""
+    return prose(text[text.index(heading):].split('\n## ')[0])
+
+
 def records(*names):
     return [r for name in names for r in read_results(CSV_DIR / name)]
 
@@ -317,7 +322,7 @@ def test_the_face_claims_match_the_csvs():
 
 def test_the_orl_claims_match_the_csv():
     """The ORL section's prose: what the original knows, DELETE's numbers and rank, the remain-data rows."""
-    section = prose(TEXT[TEXT.index('## Face recognition: forgetting one identity on ORL'):].split('\n## ')[0])
+    section = section_prose(TEXT, '## Face recognition: forgetting one identity on ORL')
     runs = {r['row']: r for r in done([ORL_CSV])}
     delete = runs['DELETE']
     methods = {row: r['h_mean'] for row, r in runs.items()}
@@ -401,7 +406,7 @@ def test_the_synthetic_face_claims_match_the_csv():
     }
     for what, expected in readme_claims.items():
         assert expected in readme, f'{what}: the CSV gives "{expected}", which the README does not say'
-    section = prose(TEXT[TEXT.index('## The synthetic face default over six originals'):].split('\n## ')[0])
+    section = section_prose(TEXT, '## The synthetic face default over six originals')
     at_100 = sum(r['acc_rt'] == 100 for (_, s), r in synthetic_face_cells().items() if s == '120')
     doc_claims = {
         'no run forgets less': f"Acc_ft is {max(r['acc_ft'] for r in runs):.2f} in all {len(runs)} runs",
@@ -457,7 +462,7 @@ def assert_says(text: str, claims: dict, where: str) -> None:
 def test_the_digits_backdoor_claims_match_the_csv():
     """The backdoor section's prose: the recovery per size, DELETE's ASR / DER / clean cost, DELETE (R), the
     other rows and the margins at 3x3 beside the paper's."""
-    section = prose(TEXT[TEXT.index('## Backdoor defense on the digits default'):].split('\n## ')[0])
+    section = section_prose(TEXT, '## Backdoor defense on the digits default')
     runs = done([DIGITS_BACKDOOR_CSV])
     sizes = (1, 2, 3)
     mean = lambda row, size, metric: statistics.fmean(  # noqa: E731
@@ -505,7 +510,7 @@ def test_the_digits_backdoor_claims_match_the_csv():
                                          f"{mean(best_clean, 3, 'clean_acc'):.2f})",
     }
     assert_says(section, claims, 'the backdoor section')
-    readme = prose(README.read_text()[README.read_text().index('## Backdoor defense'):].split('\n## ')[0])
+    readme = section_prose(README.read_text(), '## Backdoor defense')
     readme_claims = {
         "DELETE's ASR": f"(ASR {per_size('DELETE', 'asr')})",
         "DELETE's target class at 2x2": f"at 2x2 it keeps {mean('DELETE', 2, 'clean_acc_target'):.2f} % of the clean",
@@ -524,7 +529,7 @@ def test_the_digits_backdoor_claims_match_the_csv():
 def test_the_cifar10_backdoor_claims_match_the_csvs():
     """The CIFAR-10 section's prose: the original's ASR, the recovery, DELETE with either trigger, the rows with a
     higher DER, DELETE (R), and the margins beside the paper's."""
-    section = prose(TEXT[TEXT.index('## Backdoor defense on real CIFAR-10'):].split('\n## ')[0])
+    section = section_prose(TEXT, '## Backdoor defense on real CIFAR-10')
     runs = {r['row']: r for r in done([CIFAR_BACKDOOR_CSV])}
     known = {r['row']: r for r in done([CIFAR_BACKDOOR_KNOWN_CSV])}
     delete, first = runs['DELETE'], known['DELETE']
@@ -559,7 +564,7 @@ def test_the_cifar10_backdoor_claims_match_the_csvs():
                      f"points below the best other row ({best_clean}, {runs[best_clean]['clean_acc']:.2f})",
     }
     assert_says(section, claims, 'the CIFAR-10 section')
-    readme = prose(README.read_text()[README.read_text().index('## Backdoor defense'):].split('\n## ')[0])
+    readme = section_prose(README.read_text(), '## Backdoor defense')
     quoted = (f"DELETE lowers the ASR from {delete['original.asr']:.2f} to {delete['asr']:.2f} (the oracle: "
               f"{delete['retrain.asr']:.2f}) at {delete['original.clean_acc'] - delete['clean_acc']:.2f} points of "
               f"clean accuracy; given the attack's own trigger it reaches {first['asr']:.2f} at "
@@ -619,7 +624,7 @@ def test_the_cifar10_backdoor_bar_and_scan_tables_are_their_csvs():
 
 
 def test_the_cifar10_scan_claims_match_the_csv():
-    section = prose(TEXT[TEXT.index('### Neural Cleanse on each original and on the clean oracle'):].split('\n## ')[0])
+    section = section_prose(TEXT, '### Neural Cleanse on each original and on the clean oracle')
     rows = read_csv_rows(CSV_DIR / CIFAR_BACKDOOR_SCANS_CSV)
     originals = [r for r in rows if r['model'] == 'original']
     [control] = [r for r in rows if r['model'] == 'retrain']
@@ -641,7 +646,7 @@ def test_the_cifar10_scan_claims_match_the_csv():
 
 def test_the_cifar10_bar_claims_match_the_csv():
     """The three-original section's prose: the bar per original, DELETE's rank in DER, DELETE (R)."""
-    section = prose(TEXT[TEXT.index("### CIFAR-10 3x3 over three originals: the issue's bar"):].split('\n## ')[0])
+    section = section_prose(TEXT, "### CIFAR-10 3x3 over three originals: the issue's bar")
     bar = cifar_backdoor_bar()
     runs = done([CIFAR_BACKDOOR_SEEDS_CSV])
     cell = lambda seed, row, metric: next(  # noqa: E731
@@ -672,7 +677,7 @@ def test_the_cifar10_bar_claims_match_the_csv():
                      f"{cell(1, 'DELETE', 'retrain.train_s'):.1f} and {cell(2, 'DELETE', 'retrain.train_s'):.1f} s",
     }
     assert_says(section, claims, "the bar's section")
-    readme = prose(README.read_text()[README.read_text().index('## Backdoor defense'):].split('\n## ')[0])
+    readme = section_prose(README.read_text(), '## Backdoor defense')
     leaves = f"DELETE leaves {each(r['asr'] for r in delete.values())} % ASR"
     assert_says(readme, {"DELETE's ASR": leaves}, 'the README')
     assert list(bar) == [2022, 1, 2] and len(above[2]) == 1

@@ -89,6 +89,15 @@ def test_delete_forgets_the_class_and_keeps_the_rest_on_a_new_model(trained, dig
     assert _accuracy(unlearned, *digits['train'], forget=False) >= 0.93
 
 
+def test_bf16_unlearns_as_fp32_does(trained, digits, forget_loader):
+    """The same bars as in fp32 (above), with the forward passes in bfloat16 and the weights left float32."""
+    unlearned = unlearn(trained, forget_loader, [FORGET], method='DELETE', epochs=20, lr=0.01,
+                        precision='bf16').eval()
+    assert next(unlearned.parameters()).dtype == torch.float32
+    assert _accuracy(unlearned, *digits['test'], forget=True) <= 0.05
+    assert _accuracy(unlearned, *digits['test'], forget=False) >= 0.90
+
+
 def test_runs_the_cli_method_code_through_the_driver(trained, forget_loader, monkeypatch, tmp_path):
     """The API builds the registered method and hands it to the CLI's driver; the result is that run's student."""
     calls = []
@@ -174,6 +183,7 @@ def test_a_custom_collate_fn_serves_every_pass(trained, forget_loader):
     (dict(epochs=0), 'epochs = 0: it must be an integer >= 1'),
     (dict(lr=-1.0), 'lr = -1.0: it must be a number > 0'),
     (dict(class_names=['a', 'b']), "class_names must list the model's 10 classes"),
+    (dict(precision='half'), "precision = 'half': choose one of"),
 ])
 def test_bad_input_is_one_line_before_training(trained, forget_loader, monkeypatch, kwargs, message):
     monkeypatch.setattr(driver, 'run_method', lambda *args, **kw: pytest.fail('training started'))

@@ -94,3 +94,20 @@ def test_methods_without_a_per_pixel_version_stop_in_one_line(seg_run, tmp_path)
     assert status == 2 and len(err.strip().splitlines()) == 1
     assert 'BoundaryShrink needs images in pixel space' in err and 'SegmentationTask' in err
     assert not (tmp_path / 'runs').exists()
+
+
+def test_delete_in_bf16_reaches_the_same_outcome(tmp_path):
+    """mmseg's segmentor through the same precision path (original, oracle, unlearning, evaluation in bf16): the
+    bars of the fp32 run above. Measured here: IoU_f 63.91 -> 0.00, mIoU_r 84.62 -> 84.39, H-Mean 72.74 (oracle
+    72.59)."""
+    status, _, stderr = run_tool('unlearn.py', CONFIG, '--work-dir', tmp_path / 'runs',
+                                 *_options(tmp_path, 'precision=bf16'))
+    assert status == 0, stderr
+    [run_dir] = (tmp_path / 'runs').iterdir()
+    m = json.loads((run_dir / 'metrics.json').read_text())
+    original, oracle = m['original'], m['retrain']
+    assert original['iou_forget'] >= 50 and oracle['iou_forget'] == 0.0
+    assert m['iou_forget'] <= 0.05 * original['iou_forget']
+    assert abs(m['miou_remain'] - original['miou_remain']) <= 3.0
+    assert m['h_mean'] > 0.9 * oracle['h_mean']
+    assert json.loads((run_dir / 'meta.json').read_text())['precision'] == 'bf16'

@@ -29,6 +29,7 @@ from unlearn.apis.references import TITLES  # noqa: E402
 from unlearn.checkpoint import atomic_write, load_weights  # noqa: E402
 from unlearn.errors import UnlearnError  # noqa: E402
 from unlearn.evaluator import Metrics  # noqa: E402
+from unlearn.precision import in_config_precision  # noqa: E402
 from unlearn.reports import markdown_table  # noqa: E402
 
 
@@ -66,7 +67,12 @@ def metrics_csv(rows: Dict[str, Metrics], columns: Dict[str, str]) -> str:
 def main():
     args = parse_args()
     refuse_overwrites(args.out, args.plots)
-    cfg = load_config(args.config, args.cfg_options)
+    report(load_config(args.config, args.cfg_options), args)
+
+
+@in_config_precision
+def report(cfg: Config, args) -> None:
+    """The table (and the CSV, the figures) of ``args.checkpoint`` beside the reference models."""
     experiment = backdoor_experiment(cfg, args.config)
     task, evaluator = experiment.task, experiment.evaluator
     network = load_weights(task.build_network(cfg.model), args.checkpoint)

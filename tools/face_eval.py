@@ -23,6 +23,7 @@ from unlearn.apis import Experiment, evaluate_checkpoint, load_experiment  # noq
 from unlearn.apis.references import TITLES, ReferenceModels  # noqa: E402
 from unlearn.checkpoint import load_weights, save_json  # noqa: E402
 from unlearn.errors import UnlearnError  # noqa: E402
+from unlearn.precision import applied  # noqa: E402
 from unlearn.reports import markdown_table  # noqa: E402
 
 #: The face metrics beyond the report's columns (all of them are in --out).
@@ -68,8 +69,9 @@ def main():
         print(f'metrics written to {args.out}')
     if args.plots:
         experiment = load_experiment(cfg)
-        experiment.evaluator.write_figures(args.plots, row_networks(experiment, args.checkpoint), rows,
-                                           experiment.request)
+        with applied(experiment.precision):
+            experiment.evaluator.write_figures(args.plots, row_networks(experiment, args.checkpoint), rows,
+                                               experiment.request)
         print(f'figures written to {args.plots}: gradcam.png, verification_roc.png')
 
 

@@ -216,7 +216,8 @@ def atomic_write(path: Path, write) -> None:
 def save_state_dict(model_or_state: Union[nn.Module, Dict[str, torch.Tensor]], path: PathLike) -> str:
     """Save a plain state_dict atomically; return its SHA-256."""
     state = model_or_state.state_dict() if isinstance(model_or_state, nn.Module) else model_or_state
-    state = OrderedDict((k, v.detach().cpu()) for k, v in state.items())
+    # contiguous: a channels-last network saves the same bytes (and SHA-256) as an NCHW one
+    state = OrderedDict((k, v.detach().cpu().contiguous()) for k, v in state.items())
     atomic_write(Path(path), lambda f: torch.save(state, f))
     return sha256_file(path)
 

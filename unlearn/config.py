@@ -10,6 +10,7 @@ from mmengine.registry import DefaultScope, Registry
 
 from .config_check import SCHEDULE_KEYS, TRAIN_SCHEDULE_KEYS, check_keys, check_schedule, check_type_dict
 from .errors import UnlearnError, first_line
+from .precision import optim_wrapper_for, resolve as resolve_precision
 from .registry import DATASETS, EVALUATORS, METHODS, MODELS, TASKS
 
 #: Top-level keys a run config may have (anything else is almost surely a typo).
@@ -28,6 +29,8 @@ KNOWN_KEYS = {
     'checkpoint_dir': 'where trained original / oracle models are cached',
     'work_dir': 'where run folders are written',
     'seed': 'the unlearning seed',
+    'precision': "'fp32' (default), 'bf16', 'fp16' (CUDA) or 'auto' (bf16 where native): every stage's arithmetic",
+    'channels_last': 'every network in channels-last memory layout (default False)',
 }
 REQUIRED_KEYS = ('task', 'model', 'forget_classes', 'method', 'schedule', 'train_schedule')
 
@@ -117,6 +120,7 @@ def check_nested(cfg: Config) -> None:
     if method.get('schedule') is not None:
         check_schedule(method['schedule'], 'method.schedule', SCHEDULE_KEYS, min_epochs=0)
     check_type_dict(TASKS, cfg.task, 'task')
+    _check_precision(cfg)
     dataset = cfg.task.get('dataset')
     if isinstance(dataset, dict) and dataset.get('type') in DATASETS.module_dict:
         check_type_dict(DATASETS, dataset, 'task.dataset')
@@ -124,6 +128,19 @@ def check_nested(cfg: Config) -> None:
         check_type_dict(MODELS, cfg.model, 'model')
     if cfg.get('evaluator') is not None:
         check_type_dict(EVALUATORS, cfg.evaluator, 'evaluator', filled={'task'})
+
+
+def _check_precision(cfg: Config) -> None:
+    """The precision and layout (:mod:`unlearn.precision`), and every schedule's optimiser wrapper under them."""
+    precision = resolve_precision(cfg)
+    schedules = dict(train_schedule=cfg.train_schedule, schedule=cfg.schedule,
+                     **{'method.schedule': cfg.method.get('schedule') or {}})
+    for where, schedule in schedules.items():
+        if isinstance(schedule.get('optim_wrapper'), dict):
+            try:
+                optim_wrapper_for(schedule['optim_wrapper'], precision)
+            except UnlearnError as e:
+                raise UnlearnError(f'{where}.{e}') from e
 
 
 def _unknown_task(name) -> None:

@@ -16,6 +16,7 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from .locks import OwnedFolder, remove_abandoned
+from .precision import current, optim_wrapper_for
 
 
 class _KnownNoise(logging.Filter):
@@ -63,11 +64,15 @@ def mmengine_runner(*, log_file: Path, launcher: str = 'none', log_level: str = 
     When the block ends, the Runner's log is appended to ``log_file`` and its scratch folder (timestamped
     log dir, config dump, checkpoints) is removed, so a run folder holds only what the project writes.
     Anything needed from the scratch folder (e.g. the best checkpoint) must be read inside the block.
-    The scratch folder is owned (:class:`OwnedFolder`) while in use, so the scratch folders of killed
+    The run's precision (:func:`unlearn.precision.current`) chooses the optimiser wrapper (autocast or AMP) and
+    the model's memory layout. The scratch folder is owned (:class:`OwnedFolder`) while in use, so the scratch folders of killed
     processes beside it are told apart and removed. The Runner's default scope ends with it: code built
     afterwards from this project's registries finds them, not mmengine's roots.
     """
     init_distributed(launcher)
+    precision = current()
+    runner_args['optim_wrapper'] = optim_wrapper_for(runner_args['optim_wrapper'], precision)
+    precision.prepare(runner_args['model'])
     owner = OwnedFolder(tempfile.mkdtemp(prefix='.runner-', dir=log_file.parent)) if is_main_process() else None
     scratch = [str(owner.path) if owner else None]
     broadcast_object_list(scratch)  # one scratch folder for all ranks: rank 0's checkpoints are read by all
@@ -119,7 +124,9 @@ def _runner(scratch: Path, *, model, seed: int, launcher: str, train_dataloader:
         visualizer=dict(type='Visualizer', vis_backends=[], name=scratch.name),
         randomness=dict(seed=seed, deterministic=deterministic),
         launcher=launcher,
-        env_cfg=dict(cudnn_benchmark=False, dist_cfg=dict(backend=dist_backend())),
+        # cuDNN's autotuner picks the fastest kernels, which may differ run to run: only when not deterministic
+        env_cfg=dict(cudnn_benchmark=torch.cuda.is_available() and not deterministic,
+                     dist_cfg=dict(backend=dist_backend())),
         default_scope='mmengine',
         log_level=log_level,
         cfg=_cpu_ddp_wrapper(launcher),

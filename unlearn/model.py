@@ -10,6 +10,9 @@ import torch
 from mmengine.model import BaseModel
 from torch import Tensor, nn
 
+from .inference import as_float32
+from .precision import current
+
 
 def _as_batch(args: tuple, kwargs: dict):
     """Undo mmengine's unpacking: tuple batches arrive as ``*args``, dict batches as ``**kwargs``."""
@@ -87,6 +90,7 @@ class SupervisedModel(BaseModel):
         batch = _as_batch(args, kwargs)
         if mode == 'loss':
             return dict(loss_ce=self.task.supervised_loss(self.network, batch))
-        if mode == 'predict':
-            return self.evaluator.predict_for_metric(self.network, batch)
+        if mode == 'predict':  # validation, to pick the best epoch: in the run's precision, as every evaluation
+            with current().autocast():
+                return as_float32(self.evaluator.predict_for_metric(self.network, batch))
         return self.task.logits(self.network, batch)

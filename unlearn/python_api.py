@@ -29,6 +29,7 @@ from .config_check import check_output_folder
 from .errors import UnlearnError
 from .methods.base import MethodData, UnlearningMethod
 from .model import UnlearnModel
+from .precision import applied, resolve as resolve_precision
 from .registry import METHODS
 from .request import ClassSpec, ForgetRequest, ReferenceData, resolve_classes
 from .tensor_task import TensorImages, TensorTask, labels_in
@@ -66,7 +67,8 @@ def unlearn(model: nn.Module, forget_loader: DataLoader, forget_classes: Union[C
             method: str = 'DELETE', *, epochs: int = 20, lr: float = 1e-4, momentum: float = 0.9,
             weight_decay: float = 0.0, remain_loader: Optional[DataLoader] = None,
             class_names: Optional[Sequence[str]] = None, pixel_normalization: Optional[Normalization] = None,
-            seed: int = 2022, work_dir: Optional[Union[str, Path]] = None, **method_args) -> nn.Module:
+            seed: int = 2022, work_dir: Optional[Union[str, Path]] = None, precision: str = 'fp32',
+            channels_last: bool = False, **method_args) -> nn.Module:
     """A copy of ``model`` with ``forget_classes`` unlearned by ``method``; ``model`` itself is left untouched.
 
     Args:
@@ -85,6 +87,8 @@ def unlearn(model: nn.Module, forget_loader: DataLoader, forget_classes: Union[C
             methods that attack in pixel space (BoundaryShrink, L2UL).
         seed: seeds the global RNGs, the sampler and a method's random draws, as a CLI run does.
         work_dir: where mmengine's log (``unlearn.log``) is appended; None: a temporary folder, removed after.
+        precision, channels_last: the arithmetic and memory layout of the unlearning, as a config's
+            (:mod:`unlearn.precision`: 'fp32', 'bf16', 'fp16' on a GPU, or 'auto'); the weights stay float32.
 
     Returns the unlearned network on mmengine's device (``get_device()``: a GPU when there is one), in the
     train/eval mode ``model`` was in. Raises :class:`UnlearnError`, in one line, on bad input before training.
@@ -92,6 +96,7 @@ def unlearn(model: nn.Module, forget_loader: DataLoader, forget_classes: Union[C
     built = build_from(METHODS, dict(type=method, **method_args), 'method')
     forget, remain = _checked_data(built, method, forget_loader, remain_loader)
     _check_schedule(epochs, lr, momentum, weight_decay, seed)
+    setting = resolve_precision(dict(precision=precision, channels_last=channels_last))
     if work_dir is not None:
         check_output_folder(work_dir, 'work_dir')
     student = copy.deepcopy(model).to(get_device())
@@ -108,7 +113,7 @@ def unlearn(model: nn.Module, forget_loader: DataLoader, forget_classes: Union[C
     schedule = dict(max_epochs=epochs, batch_size=forget_loader.batch_size, optim_wrapper=dict(
         optimizer=dict(type='SGD', lr=lr, momentum=momentum, weight_decay=weight_decay)))
     wrapped = UnlearnModel(student, task, built, request)
-    with _log_folder(work_dir) as folder:
+    with _log_folder(work_dir) as folder, applied(setting):
         driver.run_method(wrapped, built, data, schedule, log_file=folder / 'unlearn.log', seed=seed, phases=phases)
     return wrapped.student.train(model.training)
 

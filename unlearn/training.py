@@ -28,6 +28,7 @@ from .engine import init_distributed, mmengine_runner
 from .errors import UnlearnError, first_line
 from .locks import exclusive_lock, remove_stale_locks, try_lock
 from .model import SupervisedModel
+from .precision import resolve as resolve_precision
 from .request import ForgetRequest, ReferenceData
 
 ORIGINAL, RETRAIN = 'original', 'retrain'
@@ -43,14 +44,16 @@ class ObtainedModel:
 
 
 def model_key(kind: str, data: dict, model_cfg: dict, train_schedule: dict,
-              forget_classes: Sequence[int], pretrained: Optional[str] = None) -> str:
+              forget_classes: Sequence[int], pretrained: Optional[str] = None, precision: Optional[dict] = None) -> str:
     """Hash of what determines a trained model: ``data`` (:func:`data_fingerprint`), the model and the recipe;
-    the oracle also depends on what it never saw, and a model finetuned from a pretrained network on that
-    network's file."""
+    the oracle also depends on what it never saw, a model finetuned from a pretrained network on that
+    network's file, and one trained in another precision or layout than fp32 NCHW on that (``precision``:
+    ``Precision.key()``, empty for the defaults, so models cached before the setting existed keep their key)."""
     spec = dict(kind=kind, data=data, model=model_cfg, recipe=train_schedule,
                 forget_classes=list(forget_classes) if kind == RETRAIN else None)
     if pretrained:
         spec['pretrained'] = pretrained
+    spec.update(precision or {})
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -98,7 +101,7 @@ def cached_model_path(kind: str, cfg, task: TaskAdapter, request: ForgetRequest,
     the SHA-256 of the pretrained network it starts from, if any."""
     model_cfg = _plain(cfg.model)
     key = model_key(kind, data_fingerprint(kind, task, request), model_cfg, _plain(cfg.train_schedule),
-                    request.forget_classes, pretrained)
+                    request.forget_classes, pretrained, resolve_precision(cfg).key())
     return Path(cfg.checkpoint_dir) / f'{kind}-{model_cfg["type"]}-{key}.pth'
 
 
@@ -248,6 +251,7 @@ def reference_job(kind: str, cfg, task: TaskAdapter, request: ForgetRequest,
                   recipe=schedule, forget_classes=list(request.forget_classes) if kind == RETRAIN else None)
     if pretrained:
         record['pretrained'] = pretrained
+    record.update(resolve_precision(cfg).key())
     return TrainingJob(kind, path, request.original_data if kind == ORIGINAL else request.oracle_data, schedule,
                        record, 'on all training data' if kind == ORIGINAL else
                        f'on the remaining data only (never seeing {request.forget_names})')

@@ -110,10 +110,12 @@ class FaceEvaluator(ClassificationEvaluator):
     def fingerprint(self) -> Dict:
         return dict(super().fingerprint(), face='face-v1', target_far=TARGET_FAR, corruptions=CORRUPTIONS)
 
-    def _outputs(self, network: nn.Module, dataset: Dataset, per_batch, split: str, desc: str = '') -> list:
-        """``per_batch``'s outputs over ``dataset`` under ``split``'s seed, each concatenated into an array."""
+    def _outputs(self, network: nn.Module, dataset: Dataset, per_batch, split: str, desc: str = '',
+                 gradients: bool = False) -> list:
+        """``per_batch``'s outputs over ``dataset`` under ``split``'s seed, each concatenated into an array
+        (``gradients``: ``per_batch`` computes Grad-CAM)."""
         outputs = predict(network, dataset, per_batch, seed=self.seed(split), batch_size=self.task.eval_batch_size,
-                          num_workers=self.task.num_workers, desc=desc)
+                          num_workers=self.task.num_workers, desc=desc, gradients=gradients)
         return [torch.cat(part).numpy() for part in zip(*outputs)]
 
     def verification_claims(self, network: nn.Module, request: ForgetRequest) -> Dict[str, VerificationClaims]:
@@ -142,7 +144,7 @@ class FaceEvaluator(ClassificationEvaluator):
         def per_batch(net: nn.Module, batch) -> tuple:
             return (gradcam(net, layer, batch[0].to(device_of(net)), batch[1]).sum((1, 2)).cpu(),)
 
-        return self._outputs(network, dataset, per_batch, split, desc='D_ft (Grad-CAM)')[0]
+        return self._outputs(network, dataset, per_batch, split, desc='D_ft (Grad-CAM)', gradients=True)[0]
 
     def robustness(self, network: nn.Module, request: ForgetRequest, tau: float) -> Metrics:
         """Acc_ft, Acc_rt and the TARs at ``tau`` on the corrupted test faces: per corruption
@@ -223,7 +225,8 @@ class FaceEvaluator(ClassificationEvaluator):
             return batch[0], batch[1], gradcam(net, layer, batch[0].to(device_of(net)), batch[1]).cpu()
 
         images, labels, maps = (torch.cat(part) for part in zip(*predict(
-            network, faces, per_batch, seed=self.seed('gradcam_figure'), batch_size=self.task.eval_batch_size)))
+            network, faces, per_batch, seed=self.seed('gradcam_figure'), batch_size=self.task.eval_batch_size,
+            gradients=True)))
         return images, labels, upsample(maps, images.shape[-2:])
 
     def gradcam_figure(self, path: Path, networks: Dict[str, nn.Module], request: ForgetRequest,

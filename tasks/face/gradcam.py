@@ -40,6 +40,9 @@ def gradcam(network: nn.Module, layer: nn.Module, images: Tensor, classes: Tenso
     ``torch.autograd.grad`` differentiates the logits with respect to the feature maps only: no parameter's
     ``.grad`` is written or changed, frozen parameters are no obstacle.
     """
+    if torch.is_inference_mode_enabled():  # it cannot be left for the few gradients Grad-CAM takes
+        raise RuntimeError('Grad-CAM needs gradients, and inference mode forbids them: pass gradients=True to '
+                           'unlearn.inference.predict')
     activations = []
 
     def record_from_here(module: nn.Module, inputs, output: Tensor) -> Tensor:

@@ -7,6 +7,7 @@ from mmengine.config import Config
 from ..adapter import TaskAdapter
 from ..config import build_evaluator, build_task, check_config
 from ..evaluator import TaskEvaluator
+from ..precision import Precision, resolve
 from ..request import ForgetRequest
 from ..training import ORIGINAL, RETRAIN
 
@@ -27,6 +28,11 @@ class Experiment:
         says ``retrain = None`` or the task has no oracle recipe."""
         with_oracle = self.cfg.get('retrain', 'train') is not None and self.request.oracle_data is not None
         return (ORIGINAL, RETRAIN) if with_oracle else (ORIGINAL,)
+
+    @property
+    def precision(self) -> Precision:
+        """The precision every stage runs in (:mod:`unlearn.precision`), resolved for this machine."""
+        return resolve(self.cfg)
 
     @property
     def seed(self) -> int:

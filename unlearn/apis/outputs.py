@@ -82,8 +82,7 @@ def write_run_folder(out: Path, result: RunResult) -> None:
                          unlearned=dict(path='unlearned.pth', sha256=output_sha),
                          **{name: dict(path=name, sha256=sha) for name, sha in exported.items()}),
         wall_time_s=result.timings, cpu_time_s=result.cpu_timings, torch_threads=torch.get_num_threads(),
-        versions=package_versions(),
-        device='cuda' if torch.cuda.is_available() else 'cpu'), out / 'meta.json')
+        versions=package_versions(), **result.experiment.precision.record()), out / 'meta.json')
     save_text(render_report(title=f'Unlearning {", ".join(request.forget_names)} with {cfg.method["type"]}',
                             table=markdown_table(result.rows, evaluator.columns), facts=_facts(out, result),
                             notes=[]), out / 'report.md')

@@ -125,12 +125,13 @@ class ReferenceModels:
     def _pretrain_job(self) -> TrainingJob:
         """The stage's cache entry: ``pretrain-<model>-<hash of its data, model and recipe>.pth``."""
         model_cfg = dict(self.experiment.cfg.model)
+        precision = self.experiment.precision.key()
         spec = json.dumps(dict(kind='pretrain', data=self.stage.fingerprint, model=model_cfg,
-                               recipe=self.stage.schedule), sort_keys=True, default=str)
+                               recipe=self.stage.schedule, **precision), sort_keys=True, default=str)
         key = hashlib.sha256(spec.encode()).hexdigest()[:16]
         path = Path(self.experiment.cfg.checkpoint_dir) / f'pretrain-{model_cfg["type"]}-{key}.pth'
         record = dict(kind='pretrain', key=key, model=model_cfg, data=self.stage.fingerprint,
-                      recipe=self.stage.schedule)
+                      recipe=self.stage.schedule, **precision)
         return TrainingJob('pretrain', path, self.stage.data, self.stage.schedule, record,
                            'on the pretraining classes')
 
@@ -176,7 +177,7 @@ def cached_metrics(experiment: Experiment, model: ObtainedModel, request: Forget
     built_from = request.fingerprint()
     key = hashlib.sha256(json.dumps(dict(
         ckpt=model.sha256, forget=list(request.forget_classes), data=experiment.task.fingerprint(),
-        **({'request': built_from} if built_from else {}),
+        **({'request': built_from} if built_from else {}), **experiment.precision.key(),
         eval=repr(experiment.evaluator.fingerprint()), original=original),
         sort_keys=True, default=str).encode()).hexdigest()[:16]
     path = Path(model.checkpoint).with_name(f'{Path(model.checkpoint).stem}.metrics-{key}.json')

@@ -14,6 +14,7 @@ from mmengine.logging import MMLogger
 
 from ..checkpoint import load_weights
 from ..config_check import check_output_folder
+from ..precision import in_config_precision
 from ..training import ObtainedModel
 from .experiment import load_experiment
 from .method_run import curve_hook, prepare_method, unlearn_copy
@@ -22,6 +23,7 @@ from .references import ReferenceModels, reference_rows
 from .staging import staged_run
 
 
+@in_config_precision
 def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
     """Run ``cfg``; return the finished run folder. Bad input raises :class:`UnlearnError` before any write."""
     experiment = load_experiment(cfg)
@@ -30,8 +32,10 @@ def run_unlearning(cfg: Config, launcher: str = 'none') -> Path:
     check_output_folder(cfg.work_dir, 'work_dir')
     references.check_cache_folder()
     with staged_run(cfg.work_dir, cfg.method['type'], launcher) as (run_dir, staging, logger):
+        precision = experiment.precision
         logger.info(f'Forgetting {experiment.request.forget_names} (indices {experiment.request.forget_classes}) '
-                    f'with {job.method.describe()}; run folder {run_dir}')
+                    f'with {job.method.describe()}; run folder {run_dir}; precision {precision.name}'
+                    f'{", channels-last" if precision.channels_last else ""} on {precision.device}')
         models = references.obtain(logger, launcher)
         timings = {f'{kind}_s': model.wall_time_s for kind, model in models.items()}
         original = models['original'].network
@@ -67,6 +71,7 @@ def timed(timings: Dict[str, float], key: str) -> Iterator[None]:
     timings[key] = time.time() - started
 
 
+@in_config_precision
 def prepare_models(cfg: Config, kinds=None, launcher: str = 'none', logger=None) -> Dict[str, ObtainedModel]:
     """The original model and/or the retrain oracle: the user's checkpoint, the cached one, or trained now."""
     references = ReferenceModels(load_experiment(cfg), kinds)
@@ -75,6 +80,7 @@ def prepare_models(cfg: Config, kinds=None, launcher: str = 'none', logger=None)
     return references.obtain(logger, launcher)
 
 
+@in_config_precision
 def prepare_pretrained(cfg: Config, launcher: str = 'none', logger=None) -> ObtainedModel:
     """The pretrained network of a task with a pretraining stage: the user's file, the cached one, or trained now."""
     references = ReferenceModels(load_experiment(cfg), kinds=())  # the stage alone: no reference model is read
@@ -84,6 +90,7 @@ def prepare_pretrained(cfg: Config, launcher: str = 'none', logger=None) -> Obta
     return references.obtain_pretrained(logger, launcher)
 
 
+@in_config_precision
 def evaluate_checkpoint(cfg: Config, checkpoint: Path) -> Tuple[Dict[str, dict], Dict[str, str]]:
     """Metrics of ``checkpoint`` on the config's forget request, next to the original and the oracle.
 

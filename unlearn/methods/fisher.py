@@ -1,7 +1,9 @@
 """Fisher Forgetting: add Gaussian noise scaled by the inverse Fisher information of the remaining data.
 
 Golatkar et al., "Eternal Sunshine of the Spotless Net", CVPR 2020, as the official ``fisher`` implements
-it (SPEC.md §3.9): weights the remaining data does not need get the most noise.
+it (SPEC.md §3.9): weights the remaining data does not need get the most noise. The Fisher diagonal and its
+inverse are computed in float32 whatever the run's precision (a one-shot edit runs outside autocast): bfloat16's
+8-bit mantissa would round the small diagonal entries whose inverse sets the noise.
 """
 import torch
 

@@ -1,6 +1,8 @@
 """Influence Unlearning: one weight edit along the forget data's loss gradient, optionally WoodFisher-scaled.
 
-The "IU" of Jia et al. (NeurIPS 2023) as the official ``wood_fisher`` implements it (SPEC.md §3.10).
+The "IU" of Jia et al. (NeurIPS 2023) as the official ``wood_fisher`` implements it (SPEC.md §3.10). Its
+gradients and WoodFisher's inverse-Hessian products are computed in float32 whatever the run's precision (a
+one-shot edit runs outside autocast): the rank-one updates' differences cancel badly in bfloat16.
 """
 from typing import List
 

@@ -12,6 +12,7 @@ from torch.utils.data import TensorDataset
 from conftest import REPO, run_tool
 from method_helpers import one_thread  # noqa: F401  (tiny CNN: one thread is faster)
 from unlearn.apis.experiment import load_experiment
+from unlearn.benchmark.grid import cell_hash
 from unlearn.checkpoint import save_state_dict
 from unlearn.config import check_config
 from unlearn.errors import UnlearnError
@@ -146,3 +147,11 @@ def test_delete_in_bf16_reaches_the_fp32_outcome_on_digits_and_says_what_ran(tmp
     for kind in ('original', 'retrain'):
         assert not cached_model_path(kind, fp32, experiment.task, experiment.request).exists(), \
             'an fp32 run must not find the bf16 models'
+
+
+def test_a_benchmark_cell_at_the_default_precision_is_the_cell_without_the_key():
+    """So a grid over precision finds the fp32 cells run before the setting existed (their results are reused)."""
+    cell = dict(method=dict(type='DELETE'), seed=2022)
+    assert cell_hash(dict(cell, precision='fp32', channels_last=False)) == cell_hash(cell)
+    assert cell_hash(dict(cell, precision='bf16')) != cell_hash(cell)
+    assert cell_hash(dict(cell, channels_last=True)) != cell_hash(cell)

@@ -31,6 +31,7 @@ from mmengine.config import Config
 from ..apis import DEFAULT_SEED, build_method
 from ..config import check_config, import_task_modules
 from ..errors import UnlearnError
+from ..precision import DEFAULTS as PRECISION_DEFAULTS
 from ..registry import METHODS
 
 SPEC_KEYS = {
@@ -199,8 +200,10 @@ def _slug(text: str) -> str:
 
 
 def cell_hash(cfg: dict) -> str:
-    """A hash of everything that decides a cell's result (``cfg``: the cell's config as a dict)."""
-    settings = {k: v for k, v in cfg.items() if k not in UNHASHED_KEYS}
+    """A hash of everything that decides a cell's result (``cfg``: the cell's config as a dict). A precision
+    setting at its default is the run without it (``precision='fp32'`` finds the cells run before the key existed)."""
+    settings = {k: v for k, v in cfg.items()
+                if k not in UNHASHED_KEYS and not (k in PRECISION_DEFAULTS and v == PRECISION_DEFAULTS[k])}
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 

@@ -65,9 +65,12 @@ class UnlearnModel(BaseModel):
                     module.eval()
         return self
 
-    @torch.no_grad()
     def teacher_logits(self, batch) -> Tensor:
-        return self.task.logits(self.teacher, batch)
+        """The frozen teacher's logits, computed in inference mode under the step's autocast; returned as an
+        ordinary tensor (a copy), which the loss may keep for its backward pass."""
+        with torch.inference_mode():
+            logits = self.task.logits(self.teacher, batch)
+        return logits.clone()
 
     def forward(self, *args, mode: str = 'tensor', **kwargs):
         batch = _as_batch(args, kwargs)

@@ -155,3 +155,18 @@ def test_a_benchmark_cell_at_the_default_precision_is_the_cell_without_the_key()
     assert cell_hash(dict(cell, precision='fp32', channels_last=False)) == cell_hash(cell)
     assert cell_hash(dict(cell, precision='bf16')) != cell_hash(cell)
     assert cell_hash(dict(cell, channels_last=True)) != cell_hash(cell)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
+@pytest.mark.parametrize('name', ['fp16', 'bf16', 'auto'])
+def test_on_cuda_each_precision_trains_a_channels_last_network_with_float32_weights(name):
+    precision = resolve(dict(precision=name, channels_last=True), 'cuda')
+    network = precision.prepare(nn.Sequential(nn.Conv2d(3, 8, 3), nn.Flatten(), nn.LazyLinear(2)).cuda())
+    network(torch.randn(2, 3, 8, 8, device='cuda'))  # materialise the lazy layer
+    wrapper = build_optim_wrapper(network, optim_wrapper_for(dict(optimizer=dict(type='SGD', lr=0.1)), precision))
+    before = [p.detach().clone() for p in network.parameters()]
+    with wrapper.optim_context(network):
+        loss = network(torch.randn(4, 3, 8, 8, device='cuda')).float().pow(2).mean()
+    wrapper.update_params(loss)
+    assert all(p.dtype == torch.float32 for p in network.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, network.parameters()))

@@ -19,6 +19,7 @@ from conftest import REPO
 from unlearn.benchmark import aggregate, read_results
 from tasks.classification.evaluator import ClassificationEvaluator
 from unlearn.benchmark.tables import EXTRA_TITLES, format_stat
+from unlearn.metrics import h_mean
 
 DOC = REPO / 'docs' / 'results.md'
 README = REPO / 'README.md'
@@ -64,6 +65,7 @@ _LOST = ("first original model: its run folders and results.csv lived in an earl
 #: heading of the section holding the table -> the committed CSV behind a table of its own layout (not a benchmark
 #: table.md), which a test of its own renders again from the CSV.
 OWN_LAYOUT = {
+    'bf16 against fp32: DELETE on real CIFAR-10, CPU-sized (issue #17)': ['cifar10_resnet20_cpu_precision.csv'],
     'The synthetic face default over six originals (issue #15)': [SYNTHETIC_FACE_CSV],
     "CIFAR-10 3x3 over three originals: the issue's bar": [CIFAR_BACKDOOR_SEEDS_CSV],
     'Neural Cleanse on each original and on the clean oracle': [CIFAR_BACKDOOR_SCANS_CSV],
@@ -682,3 +684,63 @@ def test_the_cifar10_bar_claims_match_the_csv():
     assert_says(readme, {"DELETE's ASR": leaves}, 'the README')
     assert list(bar) == [2022, 1, 2] and len(above[2]) == 1
     assert not any(b['run']['original.asr'] >= 95 or b['run']['asr'] <= b['asr_bar'] for b in bar.values())
+
+
+PRECISION_CSV = 'cifar10_resnet20_cpu_precision.csv'
+PRECISION_HEADING = '## bf16 against fp32: DELETE on real CIFAR-10, CPU-sized (issue #17)'
+
+
+def precision_runs() -> dict:
+    """``{precision: {seed: DELETE's run}}`` of the fp32-vs-bf16 benchmark."""
+    runs = {}
+    for r in done([PRECISION_CSV]):
+        runs.setdefault(r['precision'], {})[r['seed']] = r
+    return runs
+
+
+def precision_table() -> str:
+    """docs/results.md's per-seed table of DELETE in fp32 and in bf16, rendered from the CSV."""
+    titles = ['precision', 'seed', "Original's Acc_ft (same precision)", 'Acc_f', 'Acc_r', 'Acc_ft', 'Acc_rt',
+              'H-Mean', 'unlearning CPU time (s)']
+    lines = ['| ' + ' | '.join(titles) + ' |', '|' + '---|' * len(titles)]
+    for precision, by_seed in precision_runs().items():
+        for seed, r in sorted(by_seed.items()):
+            lines.append(f"| {precision} | {seed} | {r['original.acc_ft']:.2f} | {r['acc_f']:.2f} | {r['acc_r']:.2f} | "
+                         f"{r['acc_ft']:.2f} | {r['acc_rt']:.2f} | {r['h_mean']:.2f} | {r['cpu_s']:.0f} |")
+    return '\n'.join(lines)
+
+
+def test_the_precision_table_is_its_csv():
+    assert precision_table() in TEXT, precision_table()
+
+
+def test_the_precision_claims_match_the_csv():
+    """Which of bf16's Acc_ft, Acc_rt and H-Mean lie within the fp32 seeds' range, as the section says."""
+    runs = precision_runs()
+    assert sorted(runs) == ['bf16', 'fp32'] and all(len(by_seed) == 3 for by_seed in runs.values())
+    section = section_prose(TEXT, PRECISION_HEADING)
+    titles = dict(acc_ft='Acc_ft', acc_rt='Acc_rt', h_mean='H-Mean')
+    claims = {}
+    for metric, title in titles.items():
+        fp32 = [r[metric] for r in runs['fp32'].values()]
+        bf16 = [r[metric] for _, r in sorted(runs['bf16'].items())]
+        low, high = min(fp32), max(fp32)
+        inside = sum(low <= v <= high for v in bf16)
+        claims[title] = (f"{title}: bf16 {' / '.join(f'{v:.2f}' for v in bf16)}, fp32 range {low:.2f}-{high:.2f} "
+                         f"({inside} of 3 within)")
+    fp32_original = {r['original.acc_ft'] for r in runs['fp32'].values()}
+    bf16_original = {r['original.acc_ft'] for r in runs['bf16'].values()}
+    assert len(fp32_original) == len(bf16_original) == 1, 'one original, evaluated once in each precision'
+    fp32_original, bf16_original = fp32_original.pop(), bf16_original.pop()
+    again = {seed: h_mean(r['acc_rt'], r['acc_ft'], fp32_original) for seed, r in sorted(runs['bf16'].items())}
+    gaps = [abs(h - runs['fp32'][seed]['h_mean']) for seed, h in again.items()]
+    higher = [r['h_mean'] - runs['fp32'][seed]['h_mean'] for seed, r in sorted(runs['bf16'].items())]
+    claims.update({
+        'the gap': f"bf16 is {min(higher):.2f}-{max(higher):.2f} higher at each seed",
+        "the original's Acc_ft": f"({bf16_original:.2f} against {fp32_original:.2f}: "
+                                 f"{round(abs(bf16_original - fp32_original) * 10):.0f} of the 1,000 deer test images",
+        'recomputed': f"recomputed with the fp32 original's {fp32_original:.2f}, bf16's H-Mean is "
+                      f"{' / '.join(f'{h:.2f}' for h in again.values())}, within {max(gaps) + 0.005:.2f} of fp32's",
+    })
+    assert all(h > 0 for h in higher) and max(gaps) < 0.05
+    assert_says(section, claims, 'the precision section')

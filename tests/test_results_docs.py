@@ -744,3 +744,30 @@ def test_the_precision_claims_match_the_csv():
     })
     assert all(h > 0 for h in higher) and max(gaps) < 0.05
     assert_says(section, claims, 'the precision section')
+
+
+SPEED_DIR = CSV_DIR / 'speed'
+
+
+def test_the_readme_speed_numbers_are_the_benchmarks_outputs():
+    """The Speed section quotes the committed outputs of benchmarks/speed_delete.py, vs_official.py and
+    speed_seg.py, figure for figure."""
+    [delete_table, race_table] = doc_tables(README_TEXT)['Speed']
+    lines = (SPEED_DIR / 'speed_delete.txt').read_text().splitlines()
+    measured = [[c.strip() for c in line.split('(')[0].split('|')] for line in lines
+                if line.split('|')[0].strip() in ('fp32', 'bf16', 'bf16+cl')]
+    assert delete_table[1:] == measured
+    race = (SPEED_DIR / 'vs_official.txt').read_text()
+    assert all('| ' + ' | '.join(row) + ' |' in race for row in race_table[1:])
+    ratio = re.search(r'end to end over 20 epochs: ([\d.]+)x', race).group(1)
+    seg = (SPEED_DIR / 'speed_seg.txt').read_text()
+    mmseg_s, delete_s, seg_ratio = re.findall(r':\s+([\d.]+)', seg)
+    extrapolated = re.findall(r'\(([\d.]+)x a DELETE epoch\)|\((\d+)x the DELETE run\)', '\n'.join(lines))
+    section = section_prose(README_TEXT, '### Speed')
+    assert_says(section, {
+        'the race': f'End to end the framework is {ratio}x faster',
+        'the segmentation step': f'a DELETE step costs {delete_s} s against mmseg\'s own training step\'s {mmseg_s} s',
+        'its ratio': f'a ratio of {seg_ratio}',
+        'the retrain epoch': f'one retrain epoch costs {extrapolated[0][0]}x a DELETE epoch',
+        'the retrain run': f'150 epochs) {extrapolated[1][1]}x a whole DELETE run',
+    }, "the README's Speed section")

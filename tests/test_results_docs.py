@@ -35,6 +35,7 @@ CIFAR_BACKDOOR_CSV = 'cifar10_resnet20_cpu_backdoor_3x3.csv'
 CIFAR_BACKDOOR_KNOWN_CSV = 'cifar10_resnet20_cpu_backdoor_3x3_known_trigger.csv'
 CIFAR_BACKDOOR_SEEDS_CSV = 'cifar10_resnet20_cpu_backdoor_3x3_seeds.csv'
 CIFAR_BACKDOOR_SCANS_CSV = 'cifar10_resnet20_cpu_backdoor_3x3_scans.csv'
+CIFAR_BACKDOOR_SIZES_CSV = 'cifar10_resnet20_cpu_backdoor_trigger_sizes.csv'
 
 #: heading of the section holding the table -> the committed CSVs its rows are computed from.
 BACKED = {
@@ -50,6 +51,7 @@ BACKED = {
     "CIFAR-10 3x3, the attack's own trigger (KnownTrigger)": [CIFAR_BACKDOOR_KNOWN_CSV],
     'CIFAR-10 3x3, the original of training seed 1': [CIFAR_BACKDOOR_SEEDS_CSV],
     'CIFAR-10 3x3, the original of training seed 2': [CIFAR_BACKDOOR_SEEDS_CSV],
+    "CIFAR-10 1x1, Neural Cleanse's trigger": [CIFAR_BACKDOOR_SIZES_CSV],
 }
 #: heading -> the benchmark table (its ``section``: a value of a reference-model grid key) it shows, where the
 #: benchmark wrote several.
@@ -59,6 +61,7 @@ SECTION_OF = {
     'Digits, 3x3 trigger': 'task.attack.size=3',
     'CIFAR-10 3x3, the original of training seed 1': 'train_schedule.seed=1',
     'CIFAR-10 3x3, the original of training seed 2': 'train_schedule.seed=2',
+    "CIFAR-10 1x1, Neural Cleanse's trigger": 'task.attack.size=1',
 }
 _LOST = ("first original model: its run folders and results.csv lived in an earlier checkout's work_dirs/, which "
          'git does not keep, and were lost with it; the original and oracle cannot be rebuilt bit for bit')
@@ -771,3 +774,32 @@ def test_the_readme_speed_numbers_are_the_benchmarks_outputs():
         'the retrain epoch': f'one retrain epoch costs {extrapolated[0][0]}x a DELETE epoch',
         'the retrain run': f'150 epochs) {extrapolated[1][1]}x a whole DELETE run',
     }, "the README's Speed section")
+
+
+def test_the_cifar10_1x1_claims_match_the_csv():
+    """The 1x1 section's prose: the attack's ASR, Neural Cleanse's flag, norms and IoUs, what DELETE costs."""
+    section = section_prose(TEXT, "### CIFAR-10 1x1, Neural Cleanse's trigger")
+    runs = [r for r in done([CIFAR_BACKDOOR_SIZES_CSV]) if r['task.attack.size'] == 1]
+    delete = next(r for r in runs if r['row'] == 'DELETE')
+    others = [delete[f'recovery.norms.{name}'] for name in ('automobile', 'bird', 'cat', 'deer', 'dog', 'frog',
+                                                             'horse', 'ship', 'truck')]
+    ders = [r['der'] for r in runs]
+    claims = {
+        'the ASRs': f"the original's ASR is {delete['original.asr']:.2f} (the oracle's {delete['retrain.asr']:.2f})",
+        'the flag': f"(anomaly index {delete['recovery.anomaly_index']:.2f}; its mask's L1 norm "
+                    f"{delete['recovery.norms.airplane']:.2f} against {min(others):.2f}-{max(others):.2f}",
+        'the IoUs': f"(IoU {delete['recovery.mask_iou']:.2f}, with its mirror image "
+                    f"{delete['recovery.mask_iou_mirrored']:.2f})",
+        'the patch': f"sends {delete['original.recovered_asr']:.2f} % of the non-target test images",
+        'DELETE': f"(its ASR {delete['recovered_asr']:.2f}) at a cost of "
+                  f"{delete['original.clean_acc'] - delete['clean_acc']:.2f} points of clean accuracy",
+        'the target': f"(target clean accuracy {delete['original.clean_acc_target']:.2f} -> "
+                      f"{delete['clean_acc_target']:.2f})",
+        'the oracles': f"The oracle here (SHA-256 {delete['retrain.sha256'][:8]}...) is not the file of the 3x3 "
+                       f"tables ({done([CIFAR_BACKDOOR_CSV])[0]['retrain.sha256'][:8]}...)",
+    }
+    assert delete['recovery.target'] == 0 and delete['recovery.anomaly_index'] > 2
+    assert all(abs(d - 50) < 5 for d in ders), 'a DER near 50 for every row'
+    assert_says(section, claims, 'the 1x1 section')
+    readme = section_prose(README.read_text(), '## Backdoor defense')
+    assert_says(readme, {"the 1x1 original's ASR": f"(ASR {delete['original.asr']:.2f})"}, 'the README')

@@ -781,8 +781,8 @@ def test_the_cifar10_1x1_claims_match_the_csv():
     section = section_prose(TEXT, "### CIFAR-10 1x1, Neural Cleanse's trigger")
     runs = [r for r in done([CIFAR_BACKDOOR_SIZES_CSV]) if r['task.attack.size'] == 1]
     delete = next(r for r in runs if r['row'] == 'DELETE')
-    others = [delete[f'recovery.norms.{name}'] for name in ('automobile', 'bird', 'cat', 'deer', 'dog', 'frog',
-                                                             'horse', 'ship', 'truck')]
+    names = ('automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
+    others = [delete[f'recovery.norms.{name}'] for name in names]
     ders = [r['der'] for r in runs]
     claims = {
         'the ASRs': f"the original's ASR is {delete['original.asr']:.2f} (the oracle's {delete['retrain.asr']:.2f})",

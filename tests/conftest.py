@@ -1,5 +1,6 @@
 """Shared fixtures: a quiet, offline environment and the digits default trained once per session."""
 import contextlib
+import importlib.util
 import io
 import os
 import runpy
@@ -14,6 +15,14 @@ SHARED_DATA = REPO.parent / 'shared' / 'data'
 sys.path.insert(0, str(REPO))
 
 import tasks.classification  # noqa: E402,F401  (registers the task many tests build directly)
+
+
+def load_benchmark(name: str):
+    """``benchmarks/<name>.py`` imported as a module (the scripts are not a package), to test its pieces."""
+    spec = importlib.util.spec_from_file_location(name, REPO / 'benchmarks' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_tool(script: str, *args):

@@ -1,26 +1,21 @@
 """benchmarks/speed_backdoor.py: its hand-written Neural Cleanse loop computes what the framework's scan computes,
 step for step (its timings are not tested), and the script runs end to end on a tiny setting."""
 import contextlib
-import importlib.util
 import io
-from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
+from conftest import load_benchmark
 from method_helpers import one_thread  # noqa: F401
 
-SCRIPT = Path(__file__).resolve().parents[1] / 'benchmarks' / 'speed_backdoor.py'
 MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
 
 
 @pytest.fixture(scope='module')
 def speed_backdoor():
-    spec = importlib.util.spec_from_file_location('speed_backdoor', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark('speed_backdoor')
 
 
 def tiny_network() -> nn.Module:

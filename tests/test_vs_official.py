@@ -1,8 +1,6 @@
 """benchmarks/vs_official.py: its re-typed official procedure reads the official splits and does DELETE's math
 (its timings are not tested)."""
 import copy
-import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -10,18 +8,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from conftest import load_benchmark
 from method_helpers import one_thread  # noqa: F401
 from unlearn.losses import delete_loss
-
-SCRIPT = Path(__file__).resolve().parents[1] / 'benchmarks' / 'vs_official.py'
 
 
 @pytest.fixture(scope='module')
 def vs_official():
-    spec = importlib.util.spec_from_file_location('vs_official', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark('vs_official')
 
 
 def _data(n_train=40, n_test=20):

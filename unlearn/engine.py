@@ -65,9 +65,9 @@ def mmengine_runner(*, log_file: Path, launcher: str = 'none', log_level: str = 
     log dir, config dump, checkpoints) is removed, so a run folder holds only what the project writes.
     Anything needed from the scratch folder (e.g. the best checkpoint) must be read inside the block.
     The run's precision (:func:`unlearn.precision.current`) chooses the optimiser wrapper (autocast or AMP) and
-    the model's memory layout. The scratch folder is owned (:class:`OwnedFolder`) while in use, so the scratch folders of killed
-    processes beside it are told apart and removed. The Runner's default scope ends with it: code built
-    afterwards from this project's registries finds them, not mmengine's roots.
+    the model's memory layout. The scratch folder is owned (:class:`OwnedFolder`) while in use, so the
+    scratch folders of killed processes beside it are told apart and removed. The Runner's default scope ends
+    with it: code built afterwards from this project's registries finds them, not mmengine's roots.
     """
     init_distributed(launcher)
     precision = current()

@@ -183,3 +183,33 @@ def test_mia_attack_reports_how_well_it_separates_its_shadow_sets():
     assert separable['confidence'] > 95
     _, look_alike = mia_attack(members, labels, alike, labels, target, labels[:50])
     assert look_alike['confidence'] < 70
+
+
+@pytest.mark.parametrize('feature', MIA_FEATURES)
+def test_the_attacks_predictions_are_libsvms(feature):
+    """The MIA's vectorised decision function labels every row as ``SVC.predict`` does, on overlapping members
+    and non-members (most rows are support vectors) with repeated rows, for every feature's width."""
+    from unlearn.metrics.mia import _fit, _predict
+
+    generator = torch.Generator().manual_seed(3)
+
+    def softmax_set(n, sharpness):
+        logits = torch.randn(n, 10, generator=generator) * sharpness
+        labels = torch.randint(0, 10, (n,), generator=generator)
+        logits[torch.arange(n), labels] += sharpness
+        return mia_features(logits.softmax(1), labels)
+
+    members, non_members, target = softmax_set(400, 4.0), softmax_set(400, 3.0), softmax_set(300, 3.5)
+    clf, x_shadow, y_shadow = _fit(members[feature], non_members[feature])
+    rows = np.concatenate([x_shadow, target[feature], target[feature][:50]])
+    assert len(clf.support_) > 400
+    np.testing.assert_array_equal(_predict(clf, 1.0 / rows.shape[1], rows), clf.predict(rows))
+
+
+def test_an_attack_that_cannot_tell_its_sets_apart_predicts_as_libsvm():
+    """Identical shadow rows put every decision value at rounding distance from 0: libsvm's label is kept."""
+    from unlearn.metrics.mia import _fit, _predict
+
+    ones = np.ones((300, 1))
+    clf, x_shadow, _ = _fit(ones, ones)
+    np.testing.assert_array_equal(_predict(clf, 1.0, x_shadow), clf.predict(x_shadow))

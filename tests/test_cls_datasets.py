@@ -142,6 +142,19 @@ def test_image_folder_splits_resize_to_native_then_image_size(tmp_path):
     assert data.mean == (0.485, 0.456, 0.406)  # ImageNet's by default
 
 
+def test_image_folder_splits_keep_the_first_images_of_each_class(tmp_path):
+    _image_folders(tmp_path)
+    cfg = dict(type='ImageFolderSplits', root=str(tmp_path), image_size=8, in_memory=True)
+    full, subset = DATASETS.build(cfg), DATASETS.build(dict(cfg, per_class=(2, 1)))
+    assert subset.train_targets == [0, 0, 1, 1] and subset.test_targets == [0, 1]
+    assert torch.equal(subset.train.images, full.train.images[[0, 1, 3, 4]])
+    assert torch.equal(subset.test.images, full.test.images[[0, 2]])
+    assert DATASETS.build(dict(cfg, per_class=(50, 50))).train_targets == full.train_targets
+    for bad in ((2,), (0, 1), (2, 1.5), (True, 1), 3):
+        with pytest.raises(ValueError, match="per_class must be"):
+            DATASETS.build(dict(cfg, per_class=bad))
+
+
 def test_image_folder_splits_reject_mismatched_classes(tmp_path):
     _image_folders(tmp_path, test_classes=('cat', 'dog', 'bird'))
     with pytest.raises(ValueError, match='bird'):

@@ -270,6 +270,17 @@ def _list_split(root: str, split_dir: str) -> tuple[list[str], list[tuple[str, i
     return classes, make_dataset(folder, class_to_idx, extensions=IMG_EXTENSIONS)
 
 
+def _first_per_class(samples: Sequence[tuple[str, int]], count: int) -> list[tuple[str, int]]:
+    """The first ``count`` samples of each class, in the listing's (class, file name) order."""
+    seen: dict[int, int] = {}
+    kept = []
+    for sample in samples:
+        seen[sample[1]] = seen.get(sample[1], 0) + 1
+        if seen[sample[1]] <= count:
+            kept.append(sample)
+    return kept
+
+
 def decode_all(samples: Sequence[tuple[str, int]], size: int) -> Tensor:
     """Decode every image once into ``uint8 [N, 3, size, size]`` (CIFAR-10's 60k JPEGs: 184 MB).
 
@@ -293,7 +304,8 @@ def decode_all(samples: Sequence[tuple[str, int]], size: int) -> Tensor:
 def build_image_folder_splits(root: str, *, image_size: int, train_dir: str = 'train', test_dir: str = 'test',
                               native_size: Optional[int] = None, mean: Optional[Sequence[float]] = None,
                               std: Optional[Sequence[float]] = None, in_memory: bool = False,
-                              augment: bool = True) -> ClassificationData:
+                              augment: bool = True,
+                              per_class: Optional[Sequence[int]] = None) -> ClassificationData:
     """Any pair of ImageFolder trees, ``root/<train_dir>/<class>/*`` and ``root/<test_dir>/<class>/*``.
 
     Classes are the sorted folder names and must be the same in both splits. Images are read as RGB and
@@ -308,7 +320,12 @@ def build_image_folder_splits(root: str, *, image_size: int, train_dir: str = 't
         mean, std: per-channel normalisation (default: ImageNet's; set CIFAR-10's for CIFAR-10 JPEGs).
         in_memory: decode every image once into a ``uint8`` tensor instead of at every access.
         augment: False trains on un-augmented images (the official ``--wo_dataaug``).
+        per_class: ``(train, test)``: keep only the first that many images of each class in each split (file
+            name order), a class-balanced subset for runs that must take minutes (e.g. a speed race).
     """
+    if per_class is not None and (not isinstance(per_class, (list, tuple)) or len(per_class) != 2 or any(
+            isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in per_class)):
+        raise ValueError(f'per_class must be (train, test) image counts per class, both >= 1; got {per_class!r}')
     if (mean is None) != (std is None):
         raise ValueError('set both mean and std, or neither (ImageNet statistics)')
     mean, std = (IMAGENET_MEAN, IMAGENET_STD) if mean is None else (tuple(mean), tuple(std))
@@ -322,6 +339,9 @@ def build_image_folder_splits(root: str, *, image_size: int, train_dir: str = 't
         only_test = sorted(set(test_classes) - set(train_classes))
         raise ValueError(f'class folders differ between {train_dir}/ and {test_dir}/ under {root}: '
                          f'only in {train_dir}: {only_train}, only in {test_dir}: {only_test}')
+    if per_class is not None:
+        train_samples, test_samples = _first_per_class(train_samples, per_class[0]), _first_per_class(
+            test_samples, per_class[1])
     train_targets, test_targets = [t for _, t in train_samples], [t for _, t in test_samples]
     if in_memory:
         train_images = decode_all(train_samples, native_size)

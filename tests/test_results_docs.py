@@ -755,25 +755,46 @@ SPEED_DIR = CSV_DIR / 'speed'
 def test_the_readme_speed_numbers_are_the_benchmarks_outputs():
     """The Speed section quotes the committed outputs of benchmarks/speed_delete.py, vs_official.py and
     speed_seg.py, figure for figure."""
-    [delete_table, race_table] = doc_tables(README_TEXT)['Speed']
+    [delete_table, race18_table, race20_table] = doc_tables(README_TEXT)['Speed']
     lines = (SPEED_DIR / 'speed_delete.txt').read_text().splitlines()
     measured = [[c.strip() for c in line.split('(')[0].split('|')] for line in lines
                 if line.split('|')[0].strip() in ('fp32', 'bf16', 'bf16+cl')]
     assert delete_table[1:] == measured
-    race = (SPEED_DIR / 'vs_official.txt').read_text()
-    assert all('| ' + ' | '.join(row) + ' |' in race for row in race_table[1:])
-    ratio = re.search(r'end to end over 20 epochs: ([\d.]+)x', race).group(1)
+    races = {}
+    for name, table in (('vs_official_resnet18', race18_table), ('vs_official', race20_table)):
+        race = (SPEED_DIR / f'{name}.txt').read_text()
+        assert all('| ' + ' | '.join(row) + ' |' in race for row in table[1:]), name
+        ratio = re.search(r'end to end over 20 epochs: ([\d.]+)x', race).group(1)
+        official, ours = ([float(c) for c in row[4:7]] for row in table[1:])
+        races[name] = ratio, abs(official[2] - ours[2]), official[0], ours[0]
     seg = (SPEED_DIR / 'speed_seg.txt').read_text()
-    mmseg_s, delete_s, seg_ratio = re.findall(r':\s+([\d.]+)', seg)
+    mmseg_s, delete_s = (re.search(rf'{step} step\s+:\s+([\d.]+) s', seg).group(1)
+                         for step in ('mmseg training', 'DELETE'))
+    seg_ratio = re.search(r'ratio DELETE / mmseg:\s+([\d.]+)', seg).group(1)
+    teacher_s, share, floor_s, floor = re.search(
+        r'teacher forward\s+:\s+([\d.]+) s\s+\((\d+)% .*= ([\d.]+) s, ratio ([\d.]+)\)', seg).groups()
+    assert float(delete_s) <= float(floor_s), 'the README says the DELETE step costs no more than that'
     extrapolated = re.findall(r'\(([\d.]+)x a DELETE epoch\)|\((\d+)x the DELETE run\)', '\n'.join(lines))
+    speed_ups = [row[4] for row in delete_table[2:]]
+    resnet18, resnet20 = races['vs_official_resnet18'], races['vs_official']
     section = section_prose(README_TEXT, '### Speed')
     assert_says(section, {
-        'the race': f'End to end the framework is {ratio}x faster',
+        'the bf16 speed-ups': f"bf16 makes the framework's epoch {speed_ups[0]} faster, bf16 with channels-last "
+                              f"{speed_ups[1]}",
+        'the ResNet-18 race': f"On the paper's ResNet-18 the framework is {resnet18[0]}x faster",
+        'the ResNet-20 race': f'on the ResNet-20, {resnet20[0]}x',
+        'the H-Means': f"H-Mean differ by {resnet20[1]:.2f} on the ResNet-20; on the ResNet-18 subset by "
+                       f"{resnet18[1]:.2f}, which is one deer test image (Acc_ft {resnet18[3]:.0f} against "
+                       f"{resnet18[2]:.0f} of 100)",
         'the segmentation step': f'a DELETE step costs {delete_s} s against mmseg\'s own training step\'s {mmseg_s} s',
         'its ratio': f'a ratio of {seg_ratio}',
+        'the teacher': f"The teacher's forward alone costs {teacher_s} s ({share}% of mmseg's step), so mmseg's step "
+                       f"plus the teacher's forward is {floor_s} s (ratio {floor})",
         'the retrain epoch': f'one retrain epoch costs {extrapolated[0][0]}x a DELETE epoch',
-        'the retrain run': f'150 epochs) {extrapolated[1][1]}x a whole DELETE run',
+        'the retrain run': f'epochs) {extrapolated[1][1]}x a whole DELETE run',
     }, "the README's Speed section")
+    share = re.search(r'\d+% of such an epoch', '\n'.join(lines)).group(0)
+    assert f'`python benchmarks/speed_delete.py`, {share}' in prose(README_TEXT), 'Faithfulness quotes it'
 
 
 def test_the_cifar10_1x1_claims_match_the_csv():

@@ -4,6 +4,7 @@ import importlib.util
 import io
 import os
 import runpy
+import subprocess
 import sys
 from pathlib import Path
 
@@ -57,6 +58,18 @@ def digits_backdoor_run(tmp_path_factory):
     assert status == 0, err
     [run_dir] = (root / 'runs').iterdir()
     return run_dir, root / 'ckpt'
+
+
+@pytest.fixture(scope='session')
+def prepared_cifar10(tmp_path_factory) -> Path:
+    """Real CIFAR-10 unpacked from ../shared/data as ``{train,test}/<class>/*.jpg``, once per session (slow tests);
+    skips when that data is absent (a user's machine does not have it)."""
+    if not (SHARED_DATA / 'cifar10_jpeg_full.npz').is_file():
+        pytest.skip('../shared/data/cifar10_jpeg_full.npz is absent')
+    out = tmp_path_factory.mktemp('prepared')
+    subprocess.run([sys.executable, str(SHARED_DATA.parent / 'tools' / 'prepare_data.py'), str(out), 'cifar10'],
+                   check=True, capture_output=True)
+    return out / 'cifar10'
 
 
 @pytest.fixture

@@ -4,30 +4,23 @@ Slow: trains a ResNet-20 original and oracle on 1,500 real images. Run with ``ma
 when ../shared/data is absent (a user's machine does not have it).
 """
 import json
-import subprocess
-import sys
 
 import pytest
 
-from conftest import REPO, SHARED_DATA, run_tool
+from conftest import REPO, run_tool
 
 pytestmark = pytest.mark.slow
 CLASSES = ('airplane', 'deer', 'truck')
 
 
 @pytest.fixture(scope='module')
-def cifar_subset(tmp_path_factory):
-    if not (SHARED_DATA / 'cifar10_jpeg_full.npz').is_file():
-        pytest.skip('../shared/data/cifar10_jpeg_full.npz is absent')
-    out = tmp_path_factory.mktemp('prepared')
-    subprocess.run([sys.executable, str(SHARED_DATA.parent / 'tools' / 'prepare_data.py'), str(out), 'cifar10'],
-                   check=True, capture_output=True)
+def cifar_subset(prepared_cifar10, tmp_path_factory):
     subset = tmp_path_factory.mktemp('cifar10_subset')
     for split, per_class in (('train', 500), ('test', 200)):
         for name in CLASSES:
             target = subset / split / name
             target.mkdir(parents=True)
-            for image in sorted((out / 'cifar10' / split / name).iterdir())[:per_class]:
+            for image in sorted((prepared_cifar10 / split / name).iterdir())[:per_class]:
                 (target / image.name).symlink_to(image)
     return subset
 

@@ -52,6 +52,7 @@ BACKED = {
     'CIFAR-10 3x3, the original of training seed 1': [CIFAR_BACKDOOR_SEEDS_CSV],
     'CIFAR-10 3x3, the original of training seed 2': [CIFAR_BACKDOOR_SEEDS_CSV],
     "CIFAR-10 1x1, Neural Cleanse's trigger": [CIFAR_BACKDOOR_SIZES_CSV],
+    "CIFAR-10 2x2, Neural Cleanse's trigger": [CIFAR_BACKDOOR_SIZES_CSV],
 }
 #: heading -> the benchmark table (its ``section``: a value of a reference-model grid key) it shows, where the
 #: benchmark wrote several.
@@ -62,6 +63,7 @@ SECTION_OF = {
     'CIFAR-10 3x3, the original of training seed 1': 'train_schedule.seed=1',
     'CIFAR-10 3x3, the original of training seed 2': 'train_schedule.seed=2',
     "CIFAR-10 1x1, Neural Cleanse's trigger": 'task.attack.size=1',
+    "CIFAR-10 2x2, Neural Cleanse's trigger": 'task.attack.size=2',
 }
 _LOST = ("first original model: its run folders and results.csv lived in an earlier checkout's work_dirs/, which "
          'git does not keep, and were lost with it; the original and oracle cannot be rebuilt bit for bit')
@@ -824,3 +826,37 @@ def test_the_cifar10_1x1_claims_match_the_csv():
     assert_says(section, claims, 'the 1x1 section')
     readme = section_prose(README.read_text(), '## Backdoor defense')
     assert_says(readme, {"the 1x1 original's ASR": f"(ASR {delete['original.asr']:.2f})"}, 'the README')
+
+
+def test_the_cifar10_2x2_claims_match_the_csv():
+    """The 2x2 section's prose: no backdoor to remove, Neural Cleanse's unflagged pick, what DELETE costs, the
+    shared oracle."""
+    section = section_prose(TEXT, "### CIFAR-10 2x2, Neural Cleanse's trigger")
+    runs = {r['row']: r for r in done([CIFAR_BACKDOOR_SIZES_CSV]) if r['task.attack.size'] == 2}
+    delete, delete_r = runs['DELETE'], runs['DELETE (R)']
+    names = ('automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
+    others = [delete[f'recovery.norms.{name}'] for name in names]
+    ders = [r['der'] for r in runs.values()]
+    one_by_one = next(r for r in done([CIFAR_BACKDOOR_SIZES_CSV]) if r['task.attack.size'] == 1)
+    assert delete['recovery.anomaly_index'] <= 2 and delete['recovery.norms.airplane'] < min(others)
+    assert delete['retrain.sha256'] == one_by_one['retrain.sha256']
+    assert_says(section, {
+        'the ASRs': f"the original's ASR is {delete['original.asr']:.2f} (the oracle's {delete['retrain.asr']:.2f})",
+        'the DERs': f"every row's DER stays between {min(ders):.2f} and {max(ders):.2f}",
+        'the norms': f"(L1 norm {delete['recovery.norms.airplane']:.2f} against {min(others):.2f}-{max(others):.2f})",
+        'the index': f"its anomaly index is {delete['recovery.anomaly_index']:.2f}, under the threshold of 2",
+        'the IoUs': f"(IoU {delete['recovery.mask_iou']:.2f}, with its mirror image "
+                    f"{delete['recovery.mask_iou_mirrored']:.2f})",
+        'the patch': f"sends {delete['original.recovered_asr']:.2f} % of the non-target test images",
+        'DELETE': f"(recovered-trigger ASR {delete['recovered_asr']:.2f}) at a cost of "
+                  f"{delete['original.clean_acc'] - delete['clean_acc']:.2f} points of clean accuracy",
+        'the target': f"(target clean accuracy {delete['original.clean_acc_target']:.2f} -> "
+                      f"{delete['clean_acc_target']:.2f})",
+        'DELETE (R)': f"DELETE (R) keeps {delete_r['clean_acc']:.2f} clean accuracy (target "
+                      f"{delete_r['clean_acc_target']:.2f}) with a recovered-trigger ASR of "
+                      f"{delete_r['recovered_asr']:.2f}",
+        'the oracle': f"(SHA-256 {delete['retrain.sha256'][:8]}...)",
+    }, 'the 2x2 section')
+    readme = {"the 2x2 original's ASR": f"the attack does not take either (ASR {delete['original.asr']:.2f}) and no "
+                                        'class is flagged'}
+    assert_says(prose(README_TEXT), readme, 'the README')

@@ -481,7 +481,7 @@ def test_methods_sweep_draws_each_row_against_the_swept_key_with_its_own_retrain
     assert list(lines['Retrain'].get_ydata()) == [10.0, 20.0, 30.0] and lines['Retrain'].get_linestyle() == '--'
     assert clean_panel.get_ylabel() == 'clean_acc (%)'
     drawn.clear()
-    held = records + [dict(r, **{'train_schedule.seed': 1}) for r in records if r['task.attack.size'] == 3]
+    held = records + [dict(r, **{'train_schedule.seed': 2022}) for r in records if r['task.attack.size'] == 3]
     for r in records:
         r['train_schedule.seed'] = 0
     figures.methods_sweep_plot(held, tmp_path / 'h.png', ['task.attack.size', 'train_schedule.seed'], metrics=['asr'])
@@ -491,6 +491,10 @@ def test_methods_sweep_draws_each_row_against_the_swept_key_with_its_own_retrain
     assert list(dict(zip(labels, handles))['DELETE'][0].get_ydata()) == [2.0, 3.0, 4.0], \
         'the size sweep holds the seed at its most common value'
     assert 'train_schedule.seed' in seed_panel.get_xlabel() and 'task.attack.size=3' in seed_panel.get_xlabel()
+    handles, labels = seed_panel.get_legend_handles_labels()
+    seed_line = dict(zip(labels, handles))['DELETE'][0]
+    ticks = [t.get_text() for t in seed_panel.get_xticklabels()]
+    assert list(seed_line.get_xdata()) == [0, 1] and ticks == ['0', '2022'], 'seeds are labels, evenly spaced'
     with pytest.raises(UnlearnError, match='takes two values'):
         figures.methods_sweep_plot(records, tmp_path / 'n.png', ['train_schedule.seed'], metrics=['asr'])
 

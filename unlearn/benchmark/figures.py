@@ -111,6 +111,14 @@ def _numeric(values: Sequence[Any]) -> bool:
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
+def _axis(key: str, values: Sequence[Any]) -> Tuple[list, List[str]]:
+    """Where each swept value sits on the x axis and its tick label: a quantity at its value, a seed (a key named
+    ``seed`` or ``*.seed``, a label rather than an amount: 1, 2, 2022) or a non-number evenly spaced."""
+    if _numeric(values) and key.rsplit('.', 1)[-1] != 'seed':
+        return list(values), [f'{v:g}' for v in values]
+    return list(range(len(values))), [str(v) for v in values]
+
+
 def swept_keys(rows: Sequence[Mapping[str, Any]], grid_keys: Sequence[str]) -> List[str]:
     """The grid keys that take two values or more among ``rows`` (records, or cells' grid values)."""
     return [k for k in grid_keys if len({_same(r.get(k)) for r in rows}) > 1]
@@ -157,8 +165,7 @@ def sweep_plot(records: List[Dict[str, Any]], path: Path, grid_keys: Sequence[st
     for panels, ((method, forget_set), group) in zip(axes, groups.items()):
         for ax, key in zip(panels, swept):
             values, held, cells = sweep_series(group, key, grid_keys)
-            numeric = _numeric(values)
-            xs = values if numeric else list(range(len(values)))
+            xs, ticks = _axis(key, values)
             at_value = {}  # the cells of each swept value
             for r in cells:
                 at_value.setdefault(_same(r.get(key)), []).append(r)
@@ -171,7 +178,7 @@ def sweep_plot(records: List[Dict[str, Any]], path: Path, grid_keys: Sequence[st
                 retrain = {r.get(f'retrain.{metric}') for r in cells} - {None}
                 if len(retrain) == 1:
                     ax.axhline(retrain.pop(), color=color, linestyle='--', linewidth=1)
-            ax.set_xticks(xs, [f'{v:g}' if numeric else str(v) for v in values])
+            ax.set_xticks(xs, ticks)
             ax.set_xlabel(key + (' (' + ', '.join(f'{j}={v}' for j, v in held.items()) + ')' if held else ''),
                           fontsize=8)
             ax.set_ylabel('%')
@@ -202,8 +209,7 @@ def methods_sweep_plot(records: List[Dict[str, Any]], path: Path, grid_keys: Seq
         ax.axis('off')
     for panels, key in zip(blocks, swept):
         values, held, cells = sweep_series(done, key, grid_keys)
-        numeric = _numeric(values)
-        xs = values if numeric else list(range(len(values)))
+        xs, ticks = _axis(key, values)
         for ax, metric in zip(panels, metrics):
             for row, group in _group(cells, 'row').items():
                 stats = [summarize([r.get(metric) for r in group if _same(r.get(key)) == _same(v)]) for v in values]
@@ -217,7 +223,7 @@ def methods_sweep_plot(records: List[Dict[str, Any]], path: Path, grid_keys: Seq
             at = [(x, retrain[_same(v)]) for x, v in zip(xs, values) if _same(v) in retrain]
             if at:
                 ax.plot([x for x, _ in at], [y for _, y in at], 'k--', label='Retrain')
-            ax.set_xticks(xs, [f'{v:g}' if numeric else str(v) for v in values])
+            ax.set_xticks(xs, ticks)
             ax.set_xlabel(key + (' (' + ', '.join(f'{j}={v}' for j, v in held.items()) + ')' if held else ''),
                           fontsize=8)
             ax.set_ylabel(f'{_label(titles, metric)} (%)')

@@ -111,7 +111,8 @@ def test_a_users_pretrained_file_skips_the_stage(face_run, tmp_path):
     root, _, _, _ = face_run
     [pretrained] = (root / 'ckpt').glob('pretrain-*.pth')
     mine = shutil.copy(pretrained, tmp_path / 'my_backbone.pth')
-    status, _, err = run_tool('train.py', CONFIG, *_options(tmp_path, f'pretrained_checkpoint={mine}'))
+    short = 'train_schedule.max_epochs=1'  # the stage is what is tested, not the finetuning
+    status, _, err = run_tool('train.py', CONFIG, *_options(tmp_path, f'pretrained_checkpoint={mine}', short))
     assert status == 0, err
     assert not list((tmp_path / 'ckpt').glob('pretrain-*')), 'no pretraining: the file is the stage'
     [record] = [p for p in (tmp_path / 'ckpt').glob('original-*.json') if '.metrics-' not in p.name]
@@ -119,7 +120,7 @@ def test_a_users_pretrained_file_skips_the_stage(face_run, tmp_path):
     assert info['pretrained'] == json.loads(pretrained.with_suffix('.json').read_text())['sha256']
     assert info['pretrained_checkpoint'] == str(mine)
     status, out, err = run_tool('unlearn.py', CONFIG, '--work-dir', tmp_path / 'runs',
-                                *_options(tmp_path, f'pretrained_checkpoint={mine}', 'schedule.max_epochs=1'))
+                                *_options(tmp_path, f'pretrained_checkpoint={mine}', short, 'schedule.max_epochs=1'))
     assert status == 0, err
     assert f'- **pretrained backbone**: {mine}, brought by the user: the oracle starts from it too' in out
 

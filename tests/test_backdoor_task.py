@@ -130,7 +130,9 @@ def test_delete_removes_the_backdoor_end_to_end(backdoor_run):
     (['forget_classes=[one,two]'], 'a backdoor task forgets one target class, but forget_classes names 2'),
     (['recovery.type=NeuralClense'], "unknown recovery type 'NeuralClense' (did you mean 'NeuralCleanse'?)"),
     (['task.defense.stamp=before'], "task.defense.stamp 'before' is unknown: use 'after_augmentation'"),
-    (['task.defense.stamps=before'], "task.defense: unknown key 'stamps'"),
+    (['task.defense.stamps=before'], "unknown config key 'task.defense.stamps' (did you mean 'task.defense.stamp'? "
+                                     "task.defense takes ['clean_fraction', 'seed', 'stamp'])"),
+    (['task.defense.clean_fractoin=0.1'], "(did you mean 'task.defense.clean_fraction'?"),
     (['task.attack.sise=3'], "unknown config key 'task.attack.sise' (did you mean 'task.attack.size'? task.attack "
                              "takes ['pattern', 'poison_rate', 'position', 'seed', 'size', 'type'])"),
     (['task.attack.type=Blend'], "unknown config key 'task.attack.size' (task.attack takes ['alpha', 'pattern', "

@@ -157,9 +157,7 @@ class BackdoorTask(ClassificationTask):
         self.attack_cfg = None if attack is None else copy.deepcopy(dict(attack))
         self.defense_cfg = dict(defense or {})
         self.recovery_cfg = copy.deepcopy(dict(recovery or dict(type='NeuralCleanse')))
-        unknown = set(self.defense_cfg) - {'clean_fraction', 'seed', 'stamp'}
-        if unknown:
-            raise UnlearnError(f'task.defense: unknown key {sorted(unknown)[0]!r} (known: clean_fraction, seed, stamp)')
+        check_keys(self.defense_cfg, ('clean_fraction', 'seed', 'stamp'), 'task.defense', list_known=True)
         if self.defense_cfg.get('stamp', STAMP_AFTER) not in (STAMP_AFTER, STAMP_BEFORE):
             raise UnlearnError(f"task.defense.stamp {self.defense_cfg['stamp']!r} is unknown: use {STAMP_AFTER!r} "
                                f'(the recovered trigger where it was found) or {STAMP_BEFORE!r} (as the attack stamps)')

@@ -25,12 +25,12 @@ import math
 import os
 import statistics
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks.timing import throughput, timed, training_step  # noqa: E402
 import tasks.classification.models  # noqa: E402,F401  (registers the classifiers)
 from tasks.backdoor.recovery import NeuralCleanse  # noqa: E402
 from unlearn.registry import MODELS  # noqa: E402
@@ -138,22 +138,6 @@ def framework_scan(network, images, mean, std, target_class, steps, images_per_s
         return recovery.recover(network, images, (mean, std), target_class)
 
 
-def timed(function, device):
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    result = function()
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - start, result
-
-
-def throughput(step, images_per_step, device, repeats=5):
-    step()  # warm-up
-    seconds, _ = timed(lambda: [step() for _ in range(repeats)], device)
-    return repeats * images_per_step / seconds
-
-
 def compare_scans(network, images, args):
     """Part 1: the wall times of both scans (``--repeats`` each, interleaved) and their last results."""
     scan_args = (network, images, CIFAR_MEAN, CIFAR_STD, args.target_class)
@@ -183,15 +167,6 @@ def step_throughputs(network, image_size, num_classes, device, batch_size=128):
     x = (x - torch.tensor(CIFAR_MEAN, device=device).view(1, -1, 1, 1)) / torch.tensor(CIFAR_STD, device=device).view(
         1, -1, 1, 1)
     y = torch.randint(0, num_classes, (batch_size,), generator=generator).to(device)
-    trainee = copy.deepcopy(network).train().requires_grad_(True)
-    train_optimizer = torch.optim.SGD(trainee.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
-
-    def train_step():
-        loss = F.cross_entropy(trainee(x), y)
-        train_optimizer.zero_grad()
-        loss.backward()
-        train_optimizer.step()
-
     student = copy.deepcopy(network).train().requires_grad_(True)
     teacher = copy.deepcopy(network).eval().requires_grad_(False)
     delete_optimizer = torch.optim.SGD(student.parameters(), lr=1e-4, momentum=0.9)
@@ -206,7 +181,7 @@ def step_throughputs(network, image_size, num_classes, device, batch_size=128):
         loss.backward()
         delete_optimizer.step()
 
-    return throughput(delete_step, batch_size, device), throughput(train_step, batch_size, device)
+    return throughput(delete_step, batch_size, device), throughput(training_step(network, x, y), batch_size, device)
 
 
 def cifar_sizes(args):

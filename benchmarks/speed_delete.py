@@ -30,6 +30,7 @@ from mmengine.hooks import Hook
 from torch.utils.data import DataLoader
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks.timing import throughput, training_step  # noqa: E402
 from tasks.classification.adapter import ClassificationTask  # noqa: E402
 from unlearn.engine import mmengine_runner  # noqa: E402
 from unlearn.methods import DELETE  # noqa: E402
@@ -121,14 +122,6 @@ def framework_epochs(task, request, network, dataset, batch_size, epochs, precis
     return timer.times, timer.data_shares
 
 
-def throughput(step, images_per_step, repeats=5):
-    step()  # warm-up
-    start = time.perf_counter()
-    for _ in range(repeats):
-        step()
-    return repeats * images_per_step / (time.perf_counter() - start)
-
-
 def main():
     args = parse_args()
     torch.set_num_threads(args.threads)
@@ -172,22 +165,13 @@ def main():
 
     # What retraining and per-epoch evaluation cost next to unlearning, from measured throughput.
     x, y = next(iter(DataLoader(forget, batch_size=args.batch_size)))
-    trainee = copy.deepcopy(network).train()
-    optimizer = torch.optim.SGD(trainee.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
-
-    def train_step():
-        loss = F.cross_entropy(trainee(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-
     evaluated = copy.deepcopy(network).eval()
 
     def eval_step():
         with torch.no_grad():
             evaluated(x)
 
-    train_rate = throughput(train_step, len(y))
+    train_rate = throughput(training_step(network, x, y), len(y))
     eval_rate = throughput(eval_step, len(y))
     delete_rate = len(forget) / framework_s
     unlearn_epoch = args.cifar_forget / delete_rate

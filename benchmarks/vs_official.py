@@ -70,9 +70,10 @@ class OfficialCIFAR(Dataset):
         return self.transform(Image.fromarray(self.data[index])), self.targets[index]
 
 
-def official_loaders(data, forget: int, mean, std, batch_size: int) -> dict:
-    """The official code's four loaders: SubsetRandomSamplers; D_f and D_r with the training transform (SPEC.md §2)."""
-    normalize = [transforms.ToTensor(), transforms.Normalize(mean, std)]
+def official_loaders(data, forget: int, batch_size: int) -> dict:
+    """The official code's four loaders over ``data`` (the framework's dataset: images, targets, mean, std):
+    SubsetRandomSamplers; D_f and D_r with the training transform (SPEC.md §2)."""
+    normalize = [transforms.ToTensor(), transforms.Normalize(data.mean, data.std)]
     train_tf = transforms.Compose([transforms.RandomHorizontalFlip(), transforms.RandomCrop(32, padding=4),
                                    *normalize])
     test_tf = transforms.Compose(normalize)
@@ -147,7 +148,7 @@ def main():
     print(f'{args.config}: model {dict(cfg.model)}, forget {experiment.request.forget_names}, original '
           f'{original.checkpoint}, {args.epochs} epochs each, {args.threads} threads')
 
-    loaders = official_loaders(data, forget, data.mean, data.std, cfg.schedule['batch_size'])
+    loaders = official_loaders(data, forget, cfg.schedule['batch_size'])
     reference = official_delete(original.network, loaders, args.epochs, lr)
     original_acc_ft = accuracy(original.network, loaders['test_forget'])
     reference['h_mean'] = h_mean(reference['test_remain'], reference['test_forget'], original_acc_ft)

@@ -22,11 +22,12 @@ def _data(n_train=40, n_test=20):
     generator = torch.Generator().manual_seed(0)
     images = lambda n: torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=generator)  # noqa: E731
     return SimpleNamespace(train=SimpleNamespace(images=images(n_train)), test=SimpleNamespace(images=images(n_test)),
-                           train_targets=[i % 4 for i in range(n_train)], test_targets=[i % 4 for i in range(n_test)])
+                           train_targets=[i % 4 for i in range(n_train)], test_targets=[i % 4 for i in range(n_test)],
+                           mean=(0.5,) * 3, std=(0.25,) * 3)
 
 
 def test_the_official_loaders_are_its_four_splits(vs_official):
-    loaders = vs_official.official_loaders(_data(), 1, (0.5,) * 3, (0.25,) * 3, batch_size=8)
+    loaders = vs_official.official_loaders(_data(), 1, batch_size=8)
     sizes = {split: sum(len(y) for _, y in loader) for split, loader in loaders.items()}
     assert sizes == dict(train_forget=10, train_remain=30, test_forget=5, test_remain=15)
     assert all((y == 1).all() for _, y in loaders['train_forget'])
@@ -38,7 +39,7 @@ def test_one_official_step_is_the_frameworks_delete_step(vs_official):
     torch.manual_seed(0)
     network = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 4))
     data = _data(n_train=8)
-    loaders = vs_official.official_loaders(data, 1, (0.5,) * 3, (0.25,) * 3, batch_size=8)
+    loaders = vs_official.official_loaders(data, 1, batch_size=8)
     x, y = next(iter(loaders['train_forget']))
     loaders['train_forget'] = [(x, y)]
     result = vs_official.official_delete(network, loaders, epochs=1, lr=0.1)

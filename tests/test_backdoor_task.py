@@ -193,10 +193,11 @@ def test_a_suspect_model_of_the_user_is_scanned_and_its_recovered_backdoor_erase
     suspect = tmp_path / 'suspect.pth'
     suspect.write_bytes(cached.read_bytes())  # a plain state_dict, as the cache keeps it
     (tmp_path / 'ckpt').mkdir()  # the recovery is cached there, for recover_trigger below
-    # The default's 20-step scan is short: on the user's unlabelled 5% its t̂ changed with the thread count that
-    # trained the original ('eight', unflagged, on a one-thread original); 50 steps find 'one' flagged on both.
+    # The default's scan (20 steps of 200 images) is short: on the user's unlabelled 5% its t̂ changed with the thread
+    # count that trained the original ('eight', unflagged, on a one-thread original); 30 steps of 100 images (less
+    # work) flag 'one' on originals trained with one and two threads.
     options = ['task.attack=None', f'original_checkpoint={suspect}', 'retrain=None',
-               f'checkpoint_dir={tmp_path / "ckpt"}', 'recovery.steps=50']
+               f'checkpoint_dir={tmp_path / "ckpt"}', 'recovery.steps=30', 'recovery.images_per_step=100']
     status, _, err = run_tool('unlearn.py', CONFIG, '--work-dir', tmp_path / 'runs', '--cfg-options', *options)
     assert status == 0, err
     [run_dir] = (tmp_path / 'runs').iterdir()

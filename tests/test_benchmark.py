@@ -358,6 +358,14 @@ def test_cells_finished_elsewhere_are_merged_not_rerun(tiny_grid, tmp_path):
     assert [(r['cell'], r['h_mean'], r['original.sha256']) for r in merged] == [
         (r['cell'], r['h_mean'], r['original.sha256']) for r in theirs]
     assert 'over 3 seeds (0, 1, 2)' in (tmp_path / 'out' / 'table.md').read_text()
+    status, _, err = run_tool('benchmark.py', *here[:1], '--out-dir', tmp_path / 'again', *here[3:], '--results-only',
+                              '--merge', tmp_path / 'out' / 'results.csv')
+    assert status == 0, err
+    again = read_results(tmp_path / 'again' / 'results.csv')
+    through = str(tmp_path / 'out' / 'results.csv')
+    assert [r['merged_from'] for r in again] == [str(elsewhere) if r.get('merged_from') else through
+                                                 for r in records], \
+        'a row merged twice names the file its run came from, not the file it was merged through'
     ablation = tmp_path / 'ablation'
     ablation.mkdir()
     config = write_config(ablation, f"methods=['{METHODS / 'delete.py'}'], seeds=[0], threads=1, "

@@ -182,7 +182,10 @@ def config_hash_of(cell_key: str) -> str:
 
 
 def merged_results(paths: List[PathLike]) -> Dict[str, Dict[str, Any]]:
-    """The finished cells of other results.csv files, by config hash (the first file's row wins)."""
+    """The finished cells of other results.csv files, by config hash (the first file's row wins).
+
+    A row that was itself merged keeps the file it first came from: that is where its run folder is named.
+    """
     found = {}
     for path in map(Path, paths):
         if not path.is_file():
@@ -192,7 +195,8 @@ def merged_results(paths: List[PathLike]) -> Dict[str, Dict[str, Any]]:
             raise UnlearnError(f'merge: {path} is not a benchmark results.csv (it has no "cell" column)')
         for row in rows:
             if row['status'] == 'done':
-                found.setdefault(config_hash_of(row['cell']), dict(row, error='', merged_from=str(path)))
+                origin = row.get('merged_from') or str(path)
+                found.setdefault(config_hash_of(row['cell']), dict(row, error='', merged_from=origin))
     return found
 
 

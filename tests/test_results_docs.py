@@ -36,6 +36,7 @@ CIFAR_BACKDOOR_KNOWN_CSV = 'cifar10_resnet20_cpu_backdoor_3x3_known_trigger.csv'
 CIFAR_BACKDOOR_SEEDS_CSV = 'cifar10_resnet20_cpu_backdoor_3x3_seeds.csv'
 CIFAR_BACKDOOR_SCANS_CSV = 'cifar10_resnet20_cpu_backdoor_3x3_scans.csv'
 CIFAR_BACKDOOR_SIZES_CSV = 'cifar10_resnet20_cpu_backdoor_trigger_sizes.csv'
+CIFAR_BACKDOOR_SIZES_KNOWN_CSV = 'cifar10_resnet20_cpu_backdoor_trigger_sizes_known_trigger.csv'
 
 #: heading of the section holding the table -> the committed CSVs its rows are computed from.
 BACKED = {
@@ -78,7 +79,7 @@ OWN_LAYOUT = {
     'The synthetic face default over six originals (issue #15)': [SYNTHETIC_FACE_CSV],
     "CIFAR-10 3x3 over three originals: the issue's bar": [CIFAR_BACKDOOR_SEEDS_CSV],
     'Neural Cleanse on each original and on the clean oracle': [CIFAR_BACKDOOR_SCANS_CSV],
-    "CIFAR-10, 1x1 to 5x5: every row's DER": [CIFAR_BACKDOOR_SIZES_CSV],
+    "CIFAR-10, 1x1 to 5x5: every row's DER": [CIFAR_BACKDOOR_SIZES_CSV, CIFAR_BACKDOOR_SIZES_KNOWN_CSV],
 }
 #: heading of the section holding the table -> why no committed CSV backs it.
 NOT_BACKED = {
@@ -876,6 +877,11 @@ def cifar_backdoor_size_runs(size: int, seed: int = 2022) -> dict:
             if r['task.attack.size'] == size and r['train_schedule.seed'] == seed}
 
 
+def cifar_backdoor_known_trigger_runs() -> dict:
+    """``{size: DELETE's run}`` given the attack's own trigger, on the originals of the trigger-size grid."""
+    return {r['task.attack.size']: r for r in done([CIFAR_BACKDOOR_SIZES_KNOWN_CSV], row='DELETE')}
+
+
 def der_margin(runs: dict) -> tuple:
     """DELETE's DER minus that of the best row that is not DELETE's (DELETE (R) is DELETE too), and that row."""
     rival = max((row for row in runs if not row.startswith('DELETE')), key=lambda row: runs[row]['der'])
@@ -895,6 +901,10 @@ def cifar_backdoor_sizes_table() -> str:
     for row in runs[1]:
         lines.append(f'| {row} | ' + cells(lambda s: f"{runs[s][row]['der']:.2f}", lambda s: runs[s][row]['asr'])
                      + ' |')
+    known = cifar_backdoor_known_trigger_runs()
+    lines.append('| DELETE + KnownTrigger | ' + cells(lambda s: f"{known[s]['der']:.2f}", lambda s: known[s]['asr'])
+                 + ' |')
+    assert all(known[s]['original.sha256'] == runs[s]['DELETE']['original.sha256'] for s in sizes)
     margins = ' | '.join('{:+.2f} ({})'.format(*der_margin(runs[s])) for s in sizes)
     lines.append(f"| DELETE's margin | {margins} |")
     assert first['retrain.sha256'] == runs[5]['DELETE']['retrain.sha256']
@@ -967,7 +977,18 @@ def test_the_cifar10_trigger_size_table_and_claims_match_the_csv():
     assert best == [4]
     assert [delete[s]['recovery.anomaly_index'] > 2 for s in sizes] == [True, False, True, True, True]
     assert all(delete[s]['recovery.mask_iou'] == 0 for s in sizes)
+    with_true = cifar_backdoor_known_trigger_runs()
+    bars = {s: max(2, delete[s]['retrain.asr'] + 1) for s in sizes}
+    drops = {s: with_true[s]['original.clean_acc'] - with_true[s]['clean_acc'] for s in sizes}
+    assert all(with_true[s]['asr'] > bars[s] and drops[s] > 1 for s in (4, 5)) and with_true[3]['asr'] <= bars[3]
     assert_says(section, {
+        'the known trigger at 4x4 and 5x5': f"its ASR is {each(with_true[s]['asr'] for s in (4, 5))} against bars of "
+                                            f"{each(bars[s] for s in (4, 5))} and its clean accuracy drops by "
+                                            f"{each(drops[s] for s in (4, 5))} points (at 3x3: "
+                                            f"{with_true[3]['asr']:.2f} against {bars[3]:.2f}, a drop of "
+                                            f"{drops[3]:.2f})",
+        'the known-trigger times': 'the other four, ' + _range(
+            [with_true[s]['time_s'] for s in sizes if s != 3], unit=' s each on one core'),
         'the originals': f"(the original's ASR {each(delete[s]['original.asr'] for s in sizes)})",
         'the small sizes': f"at 1x1 and 2x2 every row's DER is between {min(small):.2f} and {max(small):.2f}",
         'the 4x4 lead': f"DELETE has the highest DER of the defense rows at 4x4 only** ({margins[4][0]:+.2f} over "
@@ -982,8 +1003,9 @@ def test_the_cifar10_trigger_size_table_and_claims_match_the_csv():
         'the mirror': 'with the mirror image at most '
                       f"{max(delete[s]['recovery.mask_iou_mirrored'] for s in sizes if s != 3):.2f} outside 3x3",
         'the residue': f"the ASR DELETE leaves ({delete[3]['asr']:.2f} with Neural Cleanse's trigger, "
-                       f"{known['asr']:.2f} with the true one); at 4x4 and 5x5 "
-                       f"({each(delete[s]['asr'] for s in (4, 5))}) no KnownTrigger run",
+                       f"{known['asr']:.2f} with the true one); at 4x4 and 5x5 less of it "
+                       f"({each(delete[s]['asr'] for s in (4, 5))} against "
+                       f"{each(with_true[s]['asr'] for s in (4, 5))})",
     }, 'the trigger-size summary')
     assert seeds[1][1] == seeds[2][1] == 'NegativeGradient' and known['der'] > nc_best
     assert all(margin < 0 for margin, _ in seeds.values()), 'the README: DELETE trails at 3x3 on each original'
@@ -993,4 +1015,5 @@ def test_the_cifar10_trigger_size_table_and_claims_match_the_csv():
                            f"{each(delete[s]['retrain.asr'] for s in (4, 5))})",
         'the lead': f"DELETE's DER is the highest of the defense rows at {best[0]}x{best[0]} only; at 3x3 it trails "
                     f"{seeds[2022][1]} on each of the three originals",
+        'the known trigger': f"DELETE leaves {with_true[4]['asr']:.2f} / {with_true[5]['asr']:.2f} % ASR at 4x4 /",
     }, 'the README')

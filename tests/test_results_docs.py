@@ -585,14 +585,30 @@ def test_the_cifar10_backdoor_claims_match_the_csvs():
     assert quoted in readme, f'the README should say "{quoted}"'
     assert higher == ['NegativeGradient', 'SalUn', 'RandomLabel']
     assert delete['recovery.target'] == 0 and delete['original.asr'] < 95
-    assert first['asr'] <= max(2, first['retrain.asr'] + 1) < delete['asr']
+    assert first['asr'] <= asr_bar(first) < delete['asr']
+
+
+def asr_bar(run: dict) -> float:
+    """The issue's ASR bar for a run: max(2, the oracle's ASR + 1)."""
+    return max(2.0, run['retrain.asr'] + 1)
+
+
+def other_class_norms(run: dict) -> list:
+    """Neural Cleanse's mask norms of the classes other than the target 'airplane'."""
+    names = ('automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
+    return [run[f'recovery.norms.{name}'] for name in names]
+
+
+def slash_joined(values) -> str:
+    """Values as the prose lists them: '94.09 / 94.07 / 93.27'."""
+    return ' / '.join(f'{v:.2f}' for v in values)
 
 
 def cifar_backdoor_bar() -> dict:
     """``{training seed: DELETE's run}`` on the CIFAR-10 3x3 originals and, per seed, whether it meets the issue's
     bar: original ASR >= 95, t̂ right, DELETE's ASR <= max(2, oracle's + 1), clean accuracy within 1 point."""
     runs = {r['train_schedule.seed']: r for r in done([CIFAR_BACKDOOR_SEEDS_CSV], row='DELETE')}
-    return {seed: dict(run=r, asr_bar=max(2.0, r['retrain.asr'] + 1), drop=r['original.clean_acc'] - r['clean_acc'])
+    return {seed: dict(run=r, asr_bar=asr_bar(r), drop=r['original.clean_acc'] - r['clean_acc'])
             for seed, r in runs.items()}
 
 
@@ -664,7 +680,7 @@ def test_the_cifar10_bar_claims_match_the_csv():
     runs = done([CIFAR_BACKDOOR_SEEDS_CSV])
     cell = lambda seed, row, metric: next(  # noqa: E731
         r[metric] for r in runs if r['train_schedule.seed'] == seed and r['row'] == row)
-    each = lambda values: ' / '.join(f'{v:.2f}' for v in values)  # noqa: E731
+    each = slash_joined
     new = [1, 2]
     above = {seed: sorted((r['row'] for r in runs if r['train_schedule.seed'] == seed
                            and r['der'] is not None and r['der'] > cell(seed, 'DELETE', 'der')
@@ -813,8 +829,7 @@ def test_the_cifar10_1x1_claims_match_the_csv():
     section = section_prose(TEXT, "### CIFAR-10 1x1, Neural Cleanse's trigger")
     runs = [r for r in done([CIFAR_BACKDOOR_SIZES_CSV]) if r['task.attack.size'] == 1]
     delete = next(r for r in runs if r['row'] == 'DELETE')
-    names = ('automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
-    others = [delete[f'recovery.norms.{name}'] for name in names]
+    others = other_class_norms(delete)
     ders = [r['der'] for r in runs]
     claims = {
         'the ASRs': f"the original's ASR is {delete['original.asr']:.2f} (the oracle's {delete['retrain.asr']:.2f})",
@@ -843,8 +858,7 @@ def test_the_cifar10_2x2_claims_match_the_csv():
     section = section_prose(TEXT, "### CIFAR-10 2x2, Neural Cleanse's trigger")
     runs = {r['row']: r for r in done([CIFAR_BACKDOOR_SIZES_CSV]) if r['task.attack.size'] == 2}
     delete, delete_r = runs['DELETE'], runs['DELETE (R)']
-    names = ('automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
-    others = [delete[f'recovery.norms.{name}'] for name in names]
+    others = other_class_norms(delete)
     ders = [r['der'] for r in runs.values()]
     one_by_one = next(r for r in done([CIFAR_BACKDOOR_SIZES_CSV]) if r['task.attack.size'] == 1)
     assert delete['recovery.anomaly_index'] <= 2 and delete['recovery.norms.airplane'] < min(others)
@@ -918,8 +932,7 @@ def test_the_cifar10_4x4_and_5x5_claims_match_the_csv(size):
     section = section_prose(TEXT, f"### CIFAR-10 {size}x{size}, Neural Cleanse's trigger")
     runs = cifar_backdoor_size_runs(size)
     delete = runs['DELETE']
-    names = ('automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
-    others = [delete[f'recovery.norms.{name}'] for name in names]
+    others = other_class_norms(delete)
     drop = lambda run: delete['original.clean_acc'] - run['clean_acc']  # noqa: E731
     margin, rival = der_margin(runs)
     higher = sorted((row for row in runs if runs[row]['der'] > delete['der']), key=lambda row: -runs[row]['der'])
@@ -944,7 +957,7 @@ def test_the_cifar10_4x4_and_5x5_claims_match_the_csv(size):
         'the mask': f"(IoU {delete['recovery.mask_iou']:.2f}, with its mirror image "
                     f"{delete['recovery.mask_iou_mirrored']:.2f}) that sends {delete['original.recovered_asr']:.2f} %",
         'DELETE': f"DELETE lowers the ASR from {delete['original.asr']:.2f} to {delete['asr']:.2f}** (the issue's "
-                  f"bar: <= {max(2, delete['retrain.asr'] + 1):.2f}) at {drop(delete):.2f} points of clean accuracy "
+                  f"bar: <= {asr_bar(delete):.2f}) at {drop(delete):.2f} points of clean accuracy "
                   f"(target clean accuracy {delete['original.clean_acc_target']:.2f} -> "
                   f"{delete['clean_acc_target']:.2f}); the recovered trigger's ASR falls to "
                   f"{delete['recovered_asr']:.2f}",
@@ -971,14 +984,14 @@ def test_the_cifar10_trigger_size_table_and_claims_match_the_csv():
     best = [size for size in sizes if margins[size][0] > 0]
     known = {r['row']: r for r in done([CIFAR_BACKDOOR_KNOWN_CSV])}['DELETE']
     nc_best = max(r['der'] for r in runs[3].values())
-    each = lambda values: ' / '.join(f'{v:.2f}' for v in values)  # noqa: E731
+    each = slash_joined
     delete = {size: runs[size]['DELETE'] for size in sizes}
     small = [r['der'] for size in (1, 2) for r in runs[size].values()]
     assert best == [4]
     assert [delete[s]['recovery.anomaly_index'] > 2 for s in sizes] == [True, False, True, True, True]
     assert all(delete[s]['recovery.mask_iou'] == 0 for s in sizes)
     with_true = cifar_backdoor_known_trigger_runs()
-    bars = {s: max(2, delete[s]['retrain.asr'] + 1) for s in sizes}
+    bars = {s: asr_bar(delete[s]) for s in sizes}
     drops = {s: with_true[s]['original.clean_acc'] - with_true[s]['clean_acc'] for s in sizes}
     assert all(with_true[s]['asr'] > bars[s] and drops[s] > 1 for s in (4, 5)) and with_true[3]['asr'] <= bars[3]
     assert_says(section, {

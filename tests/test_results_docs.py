@@ -937,7 +937,7 @@ def test_the_cifar10_4x4_and_5x5_claims_match_the_csv(size):
     margin, rival = der_margin(runs)
     higher = sorted((row for row in runs if runs[row]['der'] > delete['der']), key=lambda row: -runs[row]['der'])
     if margin > 0:
-        rank = (f"Its DER, {delete['der']:.2f}, is the highest of the defense rows, {margin:.2f} above {rival} "
+        rank = (f"Its DER, {delete['der']:.2f}, is the highest of the Neural Cleanse rows, {margin:.2f} above {rival} "
                 f"({runs[rival]['der']:.2f}), which erases 'airplane' itself (target clean accuracy "
                 f"{runs[rival]['clean_acc_target']:.2f})")
     else:
@@ -1004,7 +1004,7 @@ def test_the_cifar10_trigger_size_table_and_claims_match_the_csv():
             [with_true[s]['time_s'] for s in sizes if s != 3], unit=' s each on one core'),
         'the originals': f"(the original's ASR {each(delete[s]['original.asr'] for s in sizes)})",
         'the small sizes': f"at 1x1 and 2x2 every row's DER is between {min(small):.2f} and {max(small):.2f}",
-        'the 4x4 lead': f"DELETE has the highest DER of the defense rows at 4x4 only** ({margins[4][0]:+.2f} over "
+        'the 4x4 lead': f"DELETE has the highest DER of the Neural Cleanse rows at 4x4 only** ({margins[4][0]:+.2f} over "
                         f"{margins[4][1]})",
         'the other sizes': f"at 3x3 it is {-margins[3][0]:.2f} below {margins[3][1]}, at 5x5 {-margins[5][0]:.2f} "
                            f"below {margins[5][1]}",
@@ -1026,7 +1026,7 @@ def test_the_cifar10_trigger_size_table_and_claims_match_the_csv():
         'the large sizes': f"the backdoor takes (ASR {each(delete[s]['original.asr'] for s in (4, 5))}) and DELETE "
                            f"lowers it to {each(delete[s]['asr'] for s in (4, 5))} (the oracle: "
                            f"{each(delete[s]['retrain.asr'] for s in (4, 5))})",
-        'the lead': f"DELETE's DER is the highest of the defense rows at {best[0]}x{best[0]} only; at 3x3 it trails "
+        'the lead': f"DELETE's DER is the highest of the Neural Cleanse rows at {best[0]}x{best[0]} only; at 3x3 it trails "
                     f"{seeds[2022][1]} on each of the three originals",
         'the known trigger': f"DELETE leaves {with_true[4]['asr']:.2f} / {with_true[5]['asr']:.2f} % ASR at 4x4 /",
     }, 'the README')

@@ -1,5 +1,6 @@
 """DELETE's defining properties inside the mmengine wrapper, on a tiny CNN and real digits batches."""
 import copy
+import itertools
 
 import pytest
 import torch
@@ -135,3 +136,30 @@ def test_remain_weight_adds_a_pass_that_distils_the_teacher_with_nothing_erased(
     assert torch.allclose(loss, 0.5 * kl, atol=1e-6)
     with pytest.raises(ValueError, match='remain_weight'):
         DELETE(remain_weight=-1)
+
+
+@pytest.mark.parametrize('frozen', [False, True])
+def test_remain_frozen_bn_trains_the_remain_pass_without_touching_batch_norm_statistics(task, tmp_path, frozen):
+    """With ``remain_frozen_bn`` the remain pass runs BatchNorm in eval mode (normalising with, and leaving, the
+    running statistics of the forget pass), while the forget pass still trains it; without it both passes do.
+    Run by the real epoch loop, two epochs, with a spy on the first BatchNorm."""
+    from method_helpers import method_data, run, wrapper
+    method = DELETE(remain_weight=1.0, remain_frozen_bn=frozen)
+    model = wrapper(method)
+    bn = next(m for m in model.student.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    calls = []
+    bn.register_forward_hook(lambda module, inputs, output: calls.append(
+        (model.phase, module.training, module.running_mean.clone())))
+    run(model, method_data(method, remain_size=64), tmp_path, max_epochs=2)
+    assert [phase for phase, _, _ in calls if phase == 'forget'] and all(
+        training for phase, training, _ in calls if phase == 'forget')
+    passes = [list(group) for phase, group in itertools.groupby(calls, key=lambda call: call[0])
+              if phase == 'remain']
+    assert len(passes) == 2 and all(len(p) == 2 for p in passes)  # 64 remaining images in batches of 32
+    for remain_pass in passes:
+        assert all(training is not frozen for _, training, _ in remain_pass)
+        before, after = remain_pass[0][2], remain_pass[-1][2]
+        assert torch.equal(before, after) is frozen, 'the remain pass updates the statistics unless frozen'
+    assert not torch.equal(passes[0][0][2], passes[1][0][2]), "the forget pass between them moved the statistics"
+    with pytest.raises(ValueError, match='remain_weight > 0'):
+        DELETE(remain_frozen_bn=True)

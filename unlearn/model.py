@@ -47,6 +47,8 @@ class UnlearnModel(BaseModel):
         self.frozen = nn.ModuleDict()
         #: The pass being trained, set by the loop for methods with several passes an epoch (SCRUB, SalUn).
         self.phase = 'forget'
+        #: Whether that pass keeps the student's BatchNorm in eval mode (:attr:`Phase.frozen_bn`), set with it.
+        self.phase_frozen_bn = False
 
     def add_frozen(self, name: str, network: nn.Module) -> nn.Module:
         """Keep ``network`` frozen beside the student: on its device, in eval mode, never trained or saved."""
@@ -59,7 +61,7 @@ class UnlearnModel(BaseModel):
         for frozen in (self.teacher, *self.frozen.values()):
             if frozen is not None:
                 frozen.eval()
-        if mode and self.disable_bn:
+        if mode and (self.disable_bn or self.phase_frozen_bn):
             for module in self.student.modules():
                 if isinstance(module, nn.modules.batchnorm._BatchNorm):
                     module.eval()

@@ -41,11 +41,14 @@ class Phase:
         epochs: run the pass only in the first ``epochs`` epochs (SCRUB's max steps); None: in every epoch.
         batch_size: the pass's batch size (SCRUB's authors use 512 on forget, 256 on remain data); None: the
             schedule's.
+        frozen_bn: run the pass with every BatchNorm of the student in eval mode: it trains the weights but
+            neither normalises with nor updates the batch statistics, which stay those of the other passes.
     """
     name: str
     dataset: Dataset
     epochs: Optional[int] = None
     batch_size: Optional[int] = None
+    frozen_bn: bool = False
 
 
 class MethodData:

@@ -26,6 +26,9 @@ class DELETE(UnlearningMethod):
             data, distilling the teacher with nothing erased, weighted by this. Where the forget set holds no
             image of a class that must be kept (backdoor defense: the target class's clean images), forget-only
             distillation lowers that class everywhere; this pass anchors it.
+        remain_frozen_bn: the remaining-data pass runs the student's BatchNorm in eval mode, so the statistics
+            stay those of the forget data. On a stamped backdoor forget set those statistics carry part of the
+            erasure, and a pass that re-estimates them on clean images restores the backdoor (docs/results.md).
 
     The optimiser, epochs and learning rate come from the config's ``schedule`` (official: SGD, momentum
     0.9, no weight decay, 20 epochs; lr 1e-4 on CIFAR-10, 5e-5 elsewhere; SPEC.md §1.4).
@@ -33,9 +36,11 @@ class DELETE(UnlearningMethod):
     needs_teacher = True
 
     def __init__(self, alpha: float = 0.0, temperature: float = 1.0, mask_all_forget_classes: bool = False,
-                 remain_weight: float = 0.0):
+                 remain_weight: float = 0.0, remain_frozen_bn: bool = False):
         if remain_weight < 0:
             raise ValueError(f'DELETE: remain_weight must be >= 0, got {remain_weight}')
+        if remain_frozen_bn and not remain_weight:
+            raise ValueError('DELETE: remain_frozen_bn applies to the remaining-data pass: set remain_weight > 0')
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f'DELETE: alpha must be in [0, 1], got {alpha}')
         if temperature <= 0:
@@ -44,10 +49,12 @@ class DELETE(UnlearningMethod):
         self.temperature = temperature
         self.mask_all_forget_classes = mask_all_forget_classes
         self.remain_weight = remain_weight
+        self.remain_frozen_bn = remain_frozen_bn
         self.uses_remain_data = remain_weight > 0
 
     def phases(self, data: MethodData) -> List[Phase]:
-        return [Phase('forget', data.forget)] + ([Phase('remain', data.remain)] if self.uses_remain_data else [])
+        remain = [Phase('remain', data.remain, frozen_bn=self.remain_frozen_bn)] if self.uses_remain_data else []
+        return [Phase('forget', data.forget)] + remain
 
     def loss(self, model, batch: Sequence) -> Dict[str, Tensor]:
         task = model.task

@@ -1057,11 +1057,16 @@ def clean_drop(run: dict) -> float:
     return run['original.clean_acc'] - run['clean_acc']
 
 
+def cifar_backdoor_frozen_bn_runs() -> dict:
+    """``{size: run}`` of DELETE (R) with frozen batch norm on Neural Cleanse's trigger."""
+    return {r['task.attack.size']: r for r in done([CIFAR_BACKDOOR_FROZEN_BN_CSV])}
+
+
 def cifar_backdoor_frozen_bn_table() -> str:
     """docs/results.md's table of DELETE and DELETE (R) with frozen batch norm on Neural Cleanse's trigger."""
     titles = ['trigger', 'method', 'Clean acc ↑', 'Target clean acc ↑', 'ASR ↓', 'DER ↑', 'Recovered-trigger ASR ↓']
     lines = ['| ' + ' | '.join(titles) + ' |', '|' + '---|' * len(titles)]
-    frozen = {r['task.attack.size']: r for r in done([CIFAR_BACKDOOR_FROZEN_BN_CSV])}
+    frozen = cifar_backdoor_frozen_bn_runs()
     for size in (4, 5):
         delete = cifar_backdoor_size_runs(size)['DELETE']
         assert frozen[size]['original.sha256'] == delete['original.sha256']
@@ -1129,7 +1134,7 @@ def test_the_cifar10_delete_variant_claims_match_the_csv():
 def test_the_cifar10_frozen_bn_defense_table_and_claims_match_the_csvs():
     assert cifar_backdoor_frozen_bn_table() in TEXT, cifar_backdoor_frozen_bn_table()
     section = section_prose(TEXT, "### DELETE (R) with frozen batch norm, Neural Cleanse's trigger")
-    frozen = {r['task.attack.size']: r for r in done([CIFAR_BACKDOOR_FROZEN_BN_CSV])}
+    frozen = cifar_backdoor_frozen_bn_runs()
     delete = {s: cifar_backdoor_size_runs(s)['DELETE'] for s in (4, 5)}
     each = lambda runs, metric: slash_joined(runs[s][metric] for s in (4, 5))  # noqa: E731
     assert all(frozen[s]['der'] < delete[s]['der'] and frozen[s]['asr'] > asr_bar(delete[s]) for s in (4, 5))

@@ -70,8 +70,7 @@ class PhasedEpochLoop(EpochBasedTrainLoop):
         for phase, loader in self._active(self._epoch):
             if loader is not self.dataloader and hasattr(loader.sampler, 'set_epoch'):
                 loader.sampler.set_epoch(self._epoch)  # the first loader's is set by DistSamplerSeedHook
-            model.phase, model.phase_frozen_bn = phase.name, phase.frozen_bn
-            model.train()
+            model.enter_phase(phase)
             for idx, data_batch in enumerate(loader, start=done):
                 self.run_iter(idx, data_batch)
             done += len(loader)
@@ -111,7 +110,7 @@ def run_method(model: UnlearnModel, method: UnlearningMethod, data: MethodData, 
         if len(phases) > 1 or phases[0].epochs is not None or phases[0].frozen_bn:
             train_loop = dict(type='PhasedEpochLoop', first_phase=loaders[0], phases=loaders[1:])
             log_processor = dict(type='PhasedLogProcessor')
-        model.phase, model.phase_frozen_bn = phases[0].name, phases[0].frozen_bn
+        model.enter_phase(phases[0])
         with mmengine_runner(
                 model=model, log_file=log_file, seed=seed, launcher=launcher,
                 train_dataloader=loaders[0].loader, train_loop=train_loop, log_processor=log_processor,

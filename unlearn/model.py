@@ -50,6 +50,13 @@ class UnlearnModel(BaseModel):
         #: Whether that pass keeps the student's BatchNorm in eval mode (:attr:`Phase.frozen_bn`), set with it.
         self.phase_frozen_bn = False
 
+    def enter_phase(self, phase) -> None:
+        """Train ``phase`` (:class:`unlearn.methods.base.Phase`) next: its name for the method's ``loss``, and its
+        batch-norm mode applied at once if training."""
+        self.phase, self.phase_frozen_bn = phase.name, phase.frozen_bn
+        if self.training:
+            self.train()
+
     def add_frozen(self, name: str, network: nn.Module) -> nn.Module:
         """Keep ``network`` frozen beside the student: on its device, in eval mode, never trained or saved."""
         device = next(self.student.parameters()).device

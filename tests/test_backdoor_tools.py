@@ -1,6 +1,7 @@
 """The backdoor task's figures and tools on the digits default: a run draws the recovery and the triggered
 examples, tools/backdoor_eval.py scores a checkpoint beside the original and the oracle, and
-tools/analysis/recover_trigger.py scans any model; bad input stops them in one line, with nothing written."""
+tools/analysis/recover_trigger.py scans any model, tools/analysis/trigger_visibility.py bins a model's attack success
+by how much the trigger changes each image; bad input stops them in one line, with nothing written."""
 import csv
 import json
 
@@ -13,6 +14,7 @@ from method_helpers import one_thread  # noqa: F401
 from tasks.backdoor.recovery import RecoveredTriggers, mad_detection
 from tasks.backdoor.triggers import badnet_trigger
 from tasks.backdoor.visualization import flag_threshold, plot_trigger_recovery, plot_triggered_examples
+from tools.analysis.trigger_visibility import FIELDS, change_bins, visibility_rows
 
 CONFIG = REPO / 'configs' / 'backdoor' / 'digits_badnet_forget_backdoor.py'
 FIGURES = ('trigger_recovery.png', 'triggered_examples.png')
@@ -102,6 +104,51 @@ def test_recover_trigger_scans_the_original_and_the_clean_oracle(backdoor_run, t
     assert control['model'] == 'retrain' and 'recovery.steps=5' in control['cfg_options']
 
 
+def test_visibility_rows_bin_the_images_by_the_stamps_change():
+    change = np.array([0.0, 0.01, 0.02, 0.5, 1.0])
+    assert change_bins(change).tolist() == [0, 0, 1, 5, 5]  # an edge opens its bin; 1 closes the last
+    predictions = {'m': dict(triggered=np.array([0, 1, 0, 0, 0]), clean=np.array([0, 1, 1, 1, 1]))}
+    rows = visibility_rows(change, predictions, target=0)
+    assert [(r['images'], r['share'], r['asr'], r['clean_as_target']) for r in rows] == [
+        (2, 40.0, 50.0, 50.0), (1, 20.0, 100.0, 0.0), (0, 0.0, None, None), (0, 0.0, None, None),
+        (0, 0.0, None, None), (2, 40.0, 100.0, 0.0)]
+    data_only = visibility_rows(change, {}, target=0)
+    assert [r['model'] for r in data_only] == [None] * 6 and all(r['asr'] is None for r in data_only)
+    with pytest.raises(ValueError, match=r'changes must lie in \[0.0, 1.0\]'):
+        change_bins(np.array([1.5]))
+
+
+def test_trigger_visibility_splits_each_models_asr_by_the_stamps_change(backdoor_run, tmp_path):
+    """The bins' images add up to the triggered test images, and their ASRs, weighted by size, to the model's ASR
+    in the run's metrics; a second config's rows are appended under the same header."""
+    run_dir, ckpt = backdoor_run
+    out = tmp_path / 'visibility.csv'
+    status, printed, err = run_tool('analysis/trigger_visibility.py', CONFIG, '--model', 'original', 'retrain',
+                                    '--out', out, '--plots', tmp_path / 'plots',
+                                    '--cfg-options', f'checkpoint_dir={ckpt}')
+    assert status == 0, err
+    _assert_pngs(tmp_path / 'plots', ['trigger_visibility.png'])
+    metrics = json.loads((run_dir / 'metrics.json').read_text())
+    with open(out, newline='') as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == list(FIELDS) and [row['model'] for row in rows] == ['Original'] * 6 + ['Retrain'] * 6
+    for model, kind in (('Original', 'original'), ('Retrain', 'retrain')):
+        bins = [row for row in rows if row['model'] == model and int(row['images'])]
+        images = sum(int(row['images']) for row in bins)
+        asr = sum(int(row['images']) * float(row['asr']) for row in bins) / images
+        assert asr == pytest.approx(metrics[kind]['asr'], abs=1e-6)
+        assert f"{model}: ASR {metrics[kind]['asr']:.2f}%" in printed
+    assert sum(float(row['share']) for row in rows[:6]) == pytest.approx(100.0)
+    status, _, err = run_tool('analysis/trigger_visibility.py', CONFIG, '--model', '--out', out,
+                              '--cfg-options', f'checkpoint_dir={ckpt}', 'task.attack.pattern=checkerboard')
+    assert status == 0, err
+    with open(out, newline='') as f:
+        rows = list(csv.DictReader(f))
+    assert [row['model'] for row in rows[12:]] == ['none'] * 6
+    assert {row['cfg_options'] for row in rows[12:]} == {f'checkpoint_dir={ckpt} task.attack.pattern=checkerboard'}
+    assert all(row['asr'] == '' for row in rows[12:])
+
+
 def test_recover_trigger_appends_only_to_a_scan_table(backdoor_run, tmp_path):
     """A file that is not this config's scan table is refused before the scan, and left as it was."""
     for text in ('x', 'model,cfg_options\noriginal,\n', '\x00\xff\xfe'):
@@ -123,6 +170,11 @@ def test_recover_trigger_appends_only_to_a_scan_table(backdoor_run, tmp_path):
     ('analysis/recover_trigger.py', [CONFIG, '--model', 'orignal'],
      "--model orignal: neither 'original', 'retrain' nor a checkpoint file"),
     ('analysis/recover_trigger.py', [REPO / 'configs' / 'cls' / 'digits_forget_3.py'], 'is not a backdoor config'),
+    ('analysis/trigger_visibility.py', [CONFIG], 'no original model (no original_checkpoint, nothing cached in'),
+    ('analysis/trigger_visibility.py', [CONFIG, '--model', 'retrian'],
+     "--model retrian: neither 'original', 'retrain' nor a checkpoint file"),
+    ('analysis/trigger_visibility.py', [CONFIG, '--model', '--cfg-options', 'task.attack=None'],
+     'task.attack=None is a suspect model'),
 ])
 def test_bad_input_stops_with_one_line_and_writes_nothing(tmp_path, monkeypatch, capfd, tool, arguments, message):
     monkeypatch.chdir(tmp_path)

@@ -22,6 +22,22 @@ def test_uint8_stamp_is_the_formula_rounded():
     assert stamped[:, :, 0].tolist() == [[10, 88], [255, 178]]
 
 
+def test_footprint_change_is_how_far_the_stamp_moves_the_pixels_it_covers():
+    white, checkerboard = badnet_trigger(4, 3, size=2, pattern='white'), badnet_trigger(4, 3, size=2)
+    images = np.stack([np.full((4, 4, 3), value, np.uint8) for value in (255, 0, 51)])
+    images[0, :2, :2] = 0  # a dark top-left corner, outside the patch: it does not count
+    assert white.footprint_change(images) == pytest.approx([0.0, 1.0, 0.8])
+    assert checkerboard.footprint_change(images) == pytest.approx([0.5, 0.5, 0.5])  # half white, half black
+    blend = blend_trigger(4, 3, alpha=0.1, pattern=np.full((4, 4, 3), 0.6))
+    # m |p - x| over the whole image: the first image's dark corner is a quarter of it
+    assert blend.footprint_change(images) == pytest.approx([0.1 * (0.25 * 0.6 + 0.75 * 0.4), 0.1 * 0.6, 0.1 * 0.4])
+    stamped = white.stamp_uint8(images)
+    actual = np.abs(stamped.astype(float) - images)[:, 2:, 2:].mean(axis=(1, 2, 3)) / 255
+    assert white.footprint_change(images) == pytest.approx(actual)
+    with pytest.raises(ValueError, match='expected uint8 images'):
+        white.footprint_change(images.astype(np.float32))
+
+
 def test_tensor_stamp_is_the_formula():
     mask = np.array([[0.0, 0.25], [1.0, 0.5]])
     pattern = np.stack([np.full((2, 2), 0.2), np.full((2, 2), 0.8)], axis=2)  # [H, W, C], C = 2

@@ -1,13 +1,16 @@
 """What every entry point does the same way: read a config with overrides, report user errors in one line."""
 import argparse
+import csv
+import io
 import os
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Dict, List, Optional
 
 import unlearn  # noqa: F401  (first: it quiets what mmengine's import would print)
 from mmengine.config import Config, DictAction
 
+from unlearn.checkpoint import atomic_write
 from unlearn.errors import UnlearnError, first_line
 
 
@@ -32,6 +35,33 @@ def refuse_overwrites(out: Optional[Path], plots: Optional[Path]) -> None:
     if plots and plots.exists() and (not plots.is_dir() or any(plots.iterdir())):
         raise UnlearnError(f'{plots} exists and is not an empty folder; choose another --plots (figures are never '
                            'overwritten)')
+
+
+def checked_csv_header(path: Path, fields, what: str) -> Optional[str]:
+    """The text of the CSV ``path`` an --out appends to (None: a new file); it must have ``fields`` as its header,
+    else it is some other table (``what`` names the expected one) and is refused."""
+    if not path.exists():
+        return None
+    try:
+        text = path.read_text()
+        header = next(csv.reader(io.StringIO(text)), [])
+    except (UnicodeDecodeError, csv.Error):
+        header, text = None, ''
+    if header != list(fields) or not text.endswith('\n'):
+        raise UnlearnError(f'{path} is not {what} (its header differs); choose another --out')
+    return text
+
+
+def append_csv_rows(path: Path, rows: List[Dict[str, Any]], what: str) -> None:
+    """Append ``rows`` (the same keys) to the CSV ``path`` (created with a header), replacing the file atomically,
+    so an interrupted run leaves the table as it was."""
+    text = checked_csv_header(path, rows[0], what)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator='\n')
+    if text is None:
+        writer.writeheader()
+    writer.writerows({k: '' if v is None else v for k, v in row.items()} for row in rows)
+    atomic_write(path, lambda f: f.write(((text or '') + buffer.getvalue()).encode()))
 
 
 def load_config(path: str, options: dict, work_dir=None) -> Config:

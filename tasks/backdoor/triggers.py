@@ -68,6 +68,17 @@ class Trigger:
         pattern = torch.as_tensor(self.pattern, dtype=images.dtype, device=images.device).permute(2, 0, 1)
         return stamp(images, mask, pattern)
 
+    def footprint_change(self, images: np.ndarray) -> np.ndarray:
+        """How much stamping changes each of ``uint8 [..., H, W, C]`` images where the trigger sits: the mean of
+        ``|stamped - x| = m * |p - x|`` over the channels and the pixels the mask covers (``m > 0``), in [0, 1].
+        Near 0 the triggered image is its clean image (a white patch on an already white corner): no model can
+        tell them apart."""
+        if images.dtype != np.uint8 or images.shape[-3:] != self.pattern.shape:
+            raise ValueError(f'expected uint8 images [..., {", ".join(map(str, self.pattern.shape))}], '
+                             f'got {images.dtype} {images.shape}')
+        difference = np.abs(self.pattern - images / 255.0).mean(axis=-1)
+        return (difference * self.mask).sum(axis=(-2, -1)) / np.count_nonzero(self.mask)
+
     @property
     def l1_norm(self) -> float:
         """``||m||_1``: the size Neural Cleanse compares between classes."""

@@ -15,15 +15,13 @@ beside the checkpoints, keyed by the model's weights; nothing is trained. ``--ou
 model, its --cfg-options, t̂, the flag, the norms, the IoUs, the time) to a CSV, which keeps the scans of several
 models side by side; ``--plots`` writes trigger_recovery.png, never over an existing one.
 """
-import csv
-import io
 import os
 import sys
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from tools._common import config_parser, load_config, run_cli  # noqa: E402
+from tools._common import append_csv_rows, checked_csv_header, config_parser, load_config, run_cli  # noqa: E402
 from tools.backdoor_eval import backdoor_experiment  # noqa: E402
 
 from torch import nn  # noqa: E402
@@ -32,7 +30,7 @@ from tasks.backdoor.adapter import Recovery  # noqa: E402
 from tasks.backdoor.visualization import trigger_recovery_figure  # noqa: E402
 from unlearn.apis import Experiment, ReferenceModels  # noqa: E402
 from unlearn.apis.references import TITLES  # noqa: E402
-from unlearn.checkpoint import atomic_write, load_weights  # noqa: E402
+from unlearn.checkpoint import load_weights  # noqa: E402
 from unlearn.errors import UnlearnError  # noqa: E402
 from unlearn.reports import save_figure  # noqa: E402
 
@@ -75,6 +73,7 @@ def recovery_table(recovery: Recovery, class_names, true_target: Optional[int]) 
     return '\n'.join(lines)
 
 
+SCAN_TABLE = 'a scan table of this config'
 SCAN_FACTS = ('target_name', 'correct', 'flagged', 'anomaly_index', 'mask_iou', 'mask_iou_mirrored', 'recovery_s')
 
 
@@ -90,31 +89,6 @@ def scan_row(model: str, options: Dict[str, Any], facts: Dict[str, Any], class_n
                 **{f'norm.{name}': facts['norms'].get(name) for name in class_names})
 
 
-def checked_header(path: Path, fields) -> Optional[str]:
-    """The text of the CSV ``path`` to append to (None: a new file); it must have ``fields`` as its header."""
-    if not path.exists():
-        return None
-    try:
-        text = path.read_text()
-        header = next(csv.reader(io.StringIO(text)), [])
-    except (UnicodeDecodeError, csv.Error):
-        header, text = None, ''
-    if header != list(fields) or not text.endswith('\n'):
-        raise UnlearnError(f'{path} is not a scan table of this config (its header differs); choose another --out')
-    return text
-
-
-def append_row(path: Path, row: Dict[str, Any]) -> None:
-    """Append ``row`` to the CSV ``path`` (created with a header), replacing the file atomically."""
-    text = checked_header(path, row)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(row), lineterminator='\n')
-    if text is None:
-        writer.writeheader()
-    writer.writerow({k: '' if v is None else v for k, v in row.items()})
-    atomic_write(path, lambda f: f.write(((text or '') + buffer.getvalue()).encode()))
-
-
 def main():
     args = parse_args()
     out = args.plots / 'trigger_recovery.png' if args.plots else None
@@ -126,7 +100,7 @@ def main():
     experiment = backdoor_experiment(cfg, args.config)
     task = experiment.task
     if args.out:  # before the scan: a table of another config is refused now, not after it
-        checked_header(args.out, scan_fields(task.class_names))
+        checked_csv_header(args.out, scan_fields(task.class_names), SCAN_TABLE)
     name, network = scanned_model(experiment, args.model)
     recovery = task.recover(cfg, network)
     attacked = task.attack is not None  # else a suspect model: its trigger and target are unknown
@@ -145,7 +119,7 @@ def main():
     print(f"{task.recovery_cfg['type']} on the {name}: {facts['recovery_s']:.1f} s"
           + (' (read from the cache)' if facts['cached'] else ''))
     if args.out:
-        append_row(args.out, scan_row(args.model, args.cfg_options, facts, task.class_names))
+        append_csv_rows(args.out, [scan_row(args.model, args.cfg_options, facts, task.class_names)], SCAN_TABLE)
         print(f'scan appended to {args.out}')
     if out:
         save_figure(trigger_recovery_figure(task, recovery.triggers, name), out)

@@ -39,6 +39,7 @@ CIFAR_BACKDOOR_SIZES_CSV = 'cifar10_resnet20_cpu_backdoor_trigger_sizes.csv'
 CIFAR_BACKDOOR_SIZES_KNOWN_CSV = 'cifar10_resnet20_cpu_backdoor_trigger_sizes_known_trigger.csv'
 CIFAR_BACKDOOR_VARIANTS_CSV = 'cifar10_resnet20_cpu_backdoor_delete_variants.csv'
 CIFAR_BACKDOOR_FROZEN_BN_CSV = 'cifar10_resnet20_cpu_backdoor_trigger_sizes_frozen_bn_remain.csv'
+CIFAR_VISIBILITY_CSV = 'cifar10_resnet20_cpu_backdoor_trigger_visibility.csv'
 
 #: heading of the section holding the table -> the committed CSVs its rows are computed from.
 BACKED = {
@@ -88,6 +89,7 @@ OWN_LAYOUT = {
     "CIFAR-10, 1x1 to 5x5: every row's DER": [CIFAR_BACKDOOR_SIZES_CSV, CIFAR_BACKDOOR_SIZES_KNOWN_CSV],
     "DELETE (R) with frozen batch norm, Neural Cleanse's trigger": [
         CIFAR_BACKDOOR_SIZES_CSV, CIFAR_BACKDOOR_FROZEN_BN_CSV],
+    'How much the trigger changes the image': [CIFAR_VISIBILITY_CSV],
 }
 #: heading of the section holding the table -> why no committed CSV backs it.
 NOT_BACKED = {
@@ -1144,3 +1146,91 @@ def test_the_cifar10_frozen_bn_defense_table_and_claims_match_the_csvs():
         'DELETE': f"where DELETE leaves {each(delete, 'asr')} at {slash_joined(clean_drop(delete[s]) for s in (4, 5))}",
         'the bars': f"(bars {slash_joined(asr_bar(delete[s]) for s in (4, 5))})",
     }, 'the frozen batch-norm defense')
+
+
+def visibility_groups() -> list:
+    """The visibility CSV (tools/analysis/trigger_visibility.py --out) as one entry per model and config: its
+    trigger (the options' size and pattern over the 3x3 white default), model ('none': the data alone), training
+    options and its six bins."""
+    groups = {}
+    for r in read_csv_rows(CSV_DIR / CIFAR_VISIBILITY_CSV):
+        groups.setdefault((r['model'], r['cfg_options']), []).append(r)
+    entries = []
+    for (model, options), bins in groups.items():
+        settings = dict(option.split('=', 1) for option in options.split())
+        size, pattern = int(settings.get('task.attack.size', 3)), settings.get('task.attack.pattern', 'white')
+        entries.append(dict(model=model, trigger=f'{size}x{size} {pattern}', size=size, pattern=pattern,
+                            epochs=int(settings.get('train_schedule.max_epochs', 6)),
+                            seed=int(settings.get('train_schedule.seed', 2022)), bins=bins))
+    return entries
+
+
+def visibility_summary(entry: dict) -> dict:
+    """The shares of images the stamp changes by < 0.02 and < 0.05, and (with a model) its ASR overall, on the
+    images below 0.02 and on those at or above 0.05 (weighted by each bin's images), and how many of the clean
+    images below 0.02 it calls the target."""
+    bins = [dict(low=float(b['change_from']), images=int(b['images']), share=float(b['share']),
+                 asr=None if b['asr'] == '' else float(b['asr']),
+                 clean=None if b['clean_as_target'] == '' else float(b['clean_as_target'])) for b in entry['bins']]
+
+    def asr_of(chosen):
+        chosen = [b for b in chosen if b['images']]
+        return sum(b['images'] * b['asr'] for b in chosen) / sum(b['images'] for b in chosen)
+
+    summary = dict(below_2=sum(b['share'] for b in bins if b['low'] < 0.02),
+                   below_5=sum(b['share'] for b in bins if b['low'] < 0.05))
+    if entry['model'] != 'none':
+        faint = [b for b in bins if b['low'] < 0.02]
+        summary.update(asr=asr_of(bins), asr_faint=asr_of(faint), clean_faint=faint[0]['clean'],
+                       asr_visible=asr_of([b for b in bins if b['low'] >= 0.05]))
+    return summary
+
+
+def cifar_visibility_table() -> str:
+    """docs/results.md's table of how much each trigger changes the test images, rendered from the CSV."""
+    titles = ['trigger', 'original', 'images changed < 0.02 (%)', 'images changed < 0.05 (%)', 'Original ASR',
+              'its ASR on those < 0.02', "their clean images it calls 'airplane'", 'its ASR on those >= 0.05']
+    lines = ['| ' + ' | '.join(titles) + ' |', '|' + '---|' * len(titles)]
+    for entry in visibility_groups():
+        s = visibility_summary(entry)
+        if entry['model'] == 'none':
+            model, numbers = '–', ['–'] * 4
+        else:
+            model = f"{entry['epochs']} epochs, seed {entry['seed']}"
+            numbers = [f"{s[k]:.2f}" if s[k] is not None else '–'
+                       for k in ('asr', 'asr_faint', 'clean_faint', 'asr_visible')]
+        lines.append(f"| {entry['trigger']} | {model} | {s['below_2']:.2f} | {s['below_5']:.2f} | "
+                     + ' | '.join(numbers) + ' |')
+    return '\n'.join(lines)
+
+
+def test_the_trigger_visibility_table_and_claims_match_the_csv():
+    assert cifar_visibility_table() in TEXT, cifar_visibility_table()
+    section = section_prose(TEXT, '### How much the trigger changes the image')
+    entries = {(e['trigger'], e['model'] != 'none', e['seed']): visibility_summary(e) for e in visibility_groups()}
+    white3 = entries[('3x3 white', True, 2022)]
+    white45 = [entries[(f'{n}x{n} white', True, 2022)] for n in (4, 5)]
+    ceiling = 100 - white3['below_2']
+    assert_says(section, {
+        'the unchanged share': f"At 3x3 it changes {white3['below_2']:.2f} % of the non-target test images by less "
+                               f"than 0.02",
+        'below 0.05': f"and {white3['below_5']:.2f} % by less than 0.05",
+        'the first bin': f"the 12-epoch original's ASR is {white3['asr_faint']:.2f}, exactly the share of the same "
+                         f"images it calls 'airplane' without the patch ({white3['clean_faint']:.2f})",
+        'the rest': f"Its ASR is {white3['asr_visible']:.2f} on the images the patch changes by at least 0.05 and "
+                    f"{white3['asr']:.2f} over all",
+        'the ceiling': f"100 - {white3['below_2']:.2f} = {ceiling:.2f} % ASR at 3x3, so the bar's 95 % leaves "
+                       f"{ceiling - 95:.2f} points",
+        '4x4 / 5x5': f"({slash_joined(e['below_2'] for e in white45)} %) and their originals pass 95 % "
+                     f"({slash_joined(e['asr'] for e in white45)})",
+    }, 'the visibility section')
+    # the misses outside the first bin, in points of the whole test set's ASR
+    other_misses = (100 - white3['asr']) - white3['below_2'] * (1 - white3['asr_faint'] / 100)
+    assert_says(section, {'the other misses': f"the 12-epoch original misses {other_misses:.2f} points there"},
+                'the visibility section')
+    assert other_misses > ceiling - 95
+    readme = section_prose(README.read_text(), '## Backdoor defense')
+    assert_says(readme, {'the unchanged share': f"the white 3x3 patch changes {white3['below_2']:.2f} % of the "
+                                                f"non-target test images by less than 0.02"}, 'the README')
+    assert white3['asr_faint'] == white3['clean_faint'] and all(e['asr'] >= 95 for e in white45)
+    assert all(entries[(f'{n}x{n} checkerboard', False, 2022)]['below_5'] == 0 for n in (2, 3, 4, 5))

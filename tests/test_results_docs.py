@@ -614,27 +614,39 @@ def slash_joined(values) -> str:
     return ' / '.join(f'{v:.2f}' for v in values)
 
 
-def cifar_backdoor_bar() -> dict:
-    """``{training seed: DELETE's run}`` on the CIFAR-10 3x3 originals and, per seed, whether it meets the issue's
-    bar: original ASR >= 95, t̂ right, DELETE's ASR <= max(2, oracle's + 1), clean accuracy within 1 point."""
-    runs = {r['train_schedule.seed']: r for r in done([CIFAR_BACKDOOR_SEEDS_CSV], row='DELETE')}
-    return {seed: dict(run=r, asr_bar=asr_bar(r), drop=r['original.clean_acc'] - r['clean_acc'])
+def cifar_backdoor_bar(name: str = CIFAR_BACKDOOR_SEEDS_CSV, row: str = 'DELETE') -> dict:
+    """``{training seed: the row's run}`` on the CIFAR-10 3x3 originals and, per seed, whether it meets the issue's
+    bar: original ASR >= 95, t̂ right, the row's ASR <= max(2, oracle's + 1), clean accuracy within 1 point."""
+    runs = {r['train_schedule.seed']: r for r in done([name], row=row)}
+    bars = {seed: dict(run=r, asr_bar=asr_bar(r), drop=r['original.clean_acc'] - r['clean_acc'])
             for seed, r in runs.items()}
-
-
-def cifar_backdoor_bar_table() -> str:
-    """docs/results.md's table of the issue's bar over the three originals, rendered from the CSV."""
-    titles = ['original (training seed)', 'Original ASR', 'Original clean acc', "t̂ (anomaly index)", 'Retrain ASR',
-              'DELETE ASR', 'ASR bar', 'DELETE clean acc', 'clean acc drop', 'bar met']
-    lines = ['| ' + ' | '.join(titles) + ' |', '|' + '---|' * len(titles)]
-    for seed, bar in cifar_backdoor_bar().items():
+    for bar in bars.values():
         r = bar['run']
-        met = (r['original.asr'] >= 95 and r['recovery.target'] == 0 and r['asr'] <= bar['asr_bar']
-               and bar['drop'] <= 1)
-        target = ('airplane' if r['recovery.target'] == 0 else f"class {r['recovery.target']}")
-        lines.append(f"| {seed} | {r['original.asr']:.2f} | {r['original.clean_acc']:.2f} | {target} "
-                     f"({r['recovery.anomaly_index']:.2f}) | {r['retrain.asr']:.2f} | {r['asr']:.2f} | "
-                     f"<= {bar['asr_bar']:.2f} | {r['clean_acc']:.2f} | {bar['drop']:.2f} | {'yes' if met else 'no'} |")
+        bar['met'] = (r['original.asr'] >= 95 and r['recovery.target'] == 0 and r['asr'] <= bar['asr_bar']
+                      and bar['drop'] <= 1)
+    return bars
+
+
+def cifar_backdoor_bar_table(name: str = CIFAR_BACKDOOR_SEEDS_CSV, rows=('DELETE',)) -> str:
+    """docs/results.md's table of the issue's bar over the three originals, rendered from the CSV (a method
+    column where it shows several rows)."""
+    method = ['method'] if len(rows) > 1 else []
+    unlearned = 'DELETE' if len(rows) == 1 else 'unlearned'
+    titles = ['original (training seed)', *method, 'Original ASR', 'Original clean acc', "t̂ (anomaly index)",
+              'Retrain ASR', f'{unlearned} ASR', 'ASR bar', f'{unlearned} clean acc', 'clean acc drop', 'bar met']
+    lines = ['| ' + ' | '.join(titles) + ' |', '|' + '---|' * len(titles)]
+    bars = {row: cifar_backdoor_bar(name, row) for row in rows}
+    for seed in bars[rows[0]]:
+        for row in rows:
+            bar = bars[row][seed]
+            r = bar['run']
+            target = ('airplane' if r['recovery.target'] == 0 else f"class {r['recovery.target']}")
+            cells = [str(seed), *([row] if method else []), f"{r['original.asr']:.2f}",
+                     f"{r['original.clean_acc']:.2f}", f"{target} ({r['recovery.anomaly_index']:.2f})",
+                     f"{r['retrain.asr']:.2f}", f"{r['asr']:.2f}",
+                     f"<= {bar['asr_bar']:.2f}", f"{r['clean_acc']:.2f}", f"{bar['drop']:.2f}",
+                     'yes' if bar['met'] else 'no']
+            lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
 
@@ -1168,20 +1180,23 @@ def visibility_groups() -> list:
 def visibility_summary(entry: dict) -> dict:
     """The shares of images the stamp changes by < 0.02 and < 0.05, and (with a model) its ASR overall, on the
     images below 0.02 and on those at or above 0.05 (weighted by each bin's images), and how many of the clean
-    images below 0.02 it calls the target."""
+    images, all and those below 0.02, it calls the target (None: no image in the bins)."""
     bins = [dict(low=float(b['change_from']), images=int(b['images']), share=float(b['share']),
                  asr=None if b['asr'] == '' else float(b['asr']),
                  clean=None if b['clean_as_target'] == '' else float(b['clean_as_target'])) for b in entry['bins']]
 
-    def asr_of(chosen):
+    def asr_of(chosen, key='asr'):
         chosen = [b for b in chosen if b['images']]
-        return sum(b['images'] * b['asr'] for b in chosen) / sum(b['images'] for b in chosen)
+        if not chosen:
+            return None
+        return sum(b['images'] * b[key] for b in chosen) / sum(b['images'] for b in chosen)
 
     summary = dict(below_2=sum(b['share'] for b in bins if b['low'] < 0.02),
                    below_5=sum(b['share'] for b in bins if b['low'] < 0.05))
     if entry['model'] != 'none':
         faint = [b for b in bins if b['low'] < 0.02]
-        summary.update(asr=asr_of(bins), asr_faint=asr_of(faint), clean_faint=faint[0]['clean'],
+        summary.update(asr=asr_of(bins), clean=asr_of(bins, 'clean'), asr_faint=asr_of(faint),
+                       clean_faint=faint[0]['clean'],
                        asr_visible=asr_of([b for b in bins if b['low'] >= 0.05]))
     return summary
 
@@ -1229,8 +1244,16 @@ def test_the_trigger_visibility_table_and_claims_match_the_csv():
     assert_says(section, {'the other misses': f"the 12-epoch original misses {other_misses:.2f} points there"},
                 'the visibility section')
     assert other_misses > ceiling - 95
-    readme = section_prose(README.read_text(), '## Backdoor defense')
-    assert_says(readme, {'the unchanged share': f"the white 3x3 patch changes {white3['below_2']:.2f} % of the "
-                                                f"non-target test images by less than 0.02"}, 'the README')
     assert white3['asr_faint'] == white3['clean_faint'] and all(e['asr'] >= 95 for e in white45)
     assert all(entries[(f'{n}x{n} checkerboard', False, 2022)]['below_5'] == 0 for n in (2, 3, 4, 5))
+    checkerboard = entries[('3x3 checkerboard', True, 2022)]
+    assert_says(section, {'the checkerboard original': f"does not take (ASR {checkerboard['asr']:.2f}, training seed "
+                                                       f"2022; the clean images it calls 'airplane': "
+                                                       f"{checkerboard['clean']:.2f})"}, 'the visibility section')
+    assert checkerboard['asr'] < 10 and all(entries[(f'{n}x{n} white', True, 2022)]['asr'] < 10 for n in (1, 2))
+    readme = section_prose(README.read_text(), '## Backdoor defense')
+    assert_says(readme, {'the unchanged share': f"the white 3x3 patch changes {white3['below_2']:.2f} % of the "
+                                                f"non-target test images by less than 0.02",
+                         'the checkerboard': f"does not take on the CPU recipe (ASR {checkerboard['asr']:.2f})"},
+                'the README')
+

@@ -614,39 +614,27 @@ def slash_joined(values) -> str:
     return ' / '.join(f'{v:.2f}' for v in values)
 
 
-def cifar_backdoor_bar(name: str = CIFAR_BACKDOOR_SEEDS_CSV, row: str = 'DELETE') -> dict:
-    """``{training seed: the row's run}`` on the CIFAR-10 3x3 originals and, per seed, whether it meets the issue's
-    bar: original ASR >= 95, t̂ right, the row's ASR <= max(2, oracle's + 1), clean accuracy within 1 point."""
-    runs = {r['train_schedule.seed']: r for r in done([name], row=row)}
-    bars = {seed: dict(run=r, asr_bar=asr_bar(r), drop=r['original.clean_acc'] - r['clean_acc'])
+def cifar_backdoor_bar() -> dict:
+    """``{training seed: DELETE's run}`` on the CIFAR-10 3x3 originals and, per seed, whether it meets the issue's
+    bar: original ASR >= 95, t̂ right, DELETE's ASR <= max(2, oracle's + 1), clean accuracy within 1 point."""
+    runs = {r['train_schedule.seed']: r for r in done([CIFAR_BACKDOOR_SEEDS_CSV], row='DELETE')}
+    return {seed: dict(run=r, asr_bar=asr_bar(r), drop=r['original.clean_acc'] - r['clean_acc'])
             for seed, r in runs.items()}
-    for bar in bars.values():
-        r = bar['run']
-        bar['met'] = (r['original.asr'] >= 95 and r['recovery.target'] == 0 and r['asr'] <= bar['asr_bar']
-                      and bar['drop'] <= 1)
-    return bars
 
 
-def cifar_backdoor_bar_table(name: str = CIFAR_BACKDOOR_SEEDS_CSV, rows=('DELETE',)) -> str:
-    """docs/results.md's table of the issue's bar over the three originals, rendered from the CSV (a method
-    column where it shows several rows)."""
-    method = ['method'] if len(rows) > 1 else []
-    unlearned = 'DELETE' if len(rows) == 1 else 'unlearned'
-    titles = ['original (training seed)', *method, 'Original ASR', 'Original clean acc', "t̂ (anomaly index)",
-              'Retrain ASR', f'{unlearned} ASR', 'ASR bar', f'{unlearned} clean acc', 'clean acc drop', 'bar met']
+def cifar_backdoor_bar_table() -> str:
+    """docs/results.md's table of the issue's bar over the three originals, rendered from the CSV."""
+    titles = ['original (training seed)', 'Original ASR', 'Original clean acc', "t̂ (anomaly index)", 'Retrain ASR',
+              'DELETE ASR', 'ASR bar', 'DELETE clean acc', 'clean acc drop', 'bar met']
     lines = ['| ' + ' | '.join(titles) + ' |', '|' + '---|' * len(titles)]
-    bars = {row: cifar_backdoor_bar(name, row) for row in rows}
-    for seed in bars[rows[0]]:
-        for row in rows:
-            bar = bars[row][seed]
-            r = bar['run']
-            target = ('airplane' if r['recovery.target'] == 0 else f"class {r['recovery.target']}")
-            cells = [str(seed), *([row] if method else []), f"{r['original.asr']:.2f}",
-                     f"{r['original.clean_acc']:.2f}", f"{target} ({r['recovery.anomaly_index']:.2f})",
-                     f"{r['retrain.asr']:.2f}", f"{r['asr']:.2f}",
-                     f"<= {bar['asr_bar']:.2f}", f"{r['clean_acc']:.2f}", f"{bar['drop']:.2f}",
-                     'yes' if bar['met'] else 'no']
-            lines.append('| ' + ' | '.join(cells) + ' |')
+    for seed, bar in cifar_backdoor_bar().items():
+        r = bar['run']
+        met = (r['original.asr'] >= 95 and r['recovery.target'] == 0 and r['asr'] <= bar['asr_bar']
+               and bar['drop'] <= 1)
+        target = ('airplane' if r['recovery.target'] == 0 else f"class {r['recovery.target']}")
+        lines.append(f"| {seed} | {r['original.asr']:.2f} | {r['original.clean_acc']:.2f} | {target} "
+                     f"({r['recovery.anomaly_index']:.2f}) | {r['retrain.asr']:.2f} | {r['asr']:.2f} | "
+                     f"<= {bar['asr_bar']:.2f} | {r['clean_acc']:.2f} | {bar['drop']:.2f} | {'yes' if met else 'no'} |")
     return '\n'.join(lines)
 
 
@@ -1256,4 +1244,3 @@ def test_the_trigger_visibility_table_and_claims_match_the_csv():
                                                 f"non-target test images by less than 0.02",
                          'the checkerboard': f"does not take on the CPU recipe (ASR {checkerboard['asr']:.2f})"},
                 'the README')
-

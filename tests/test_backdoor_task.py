@@ -11,8 +11,10 @@ from mmengine.config import Config
 
 from conftest import REPO, run_tool
 from method_helpers import one_thread  # noqa: F401
+from tasks.backdoor.adapter import split_defender
 from unlearn.apis.experiment import load_experiment
 from unlearn.checkpoint import load_weights
+from unlearn.errors import UnlearnError
 from unlearn.losses import masked_teacher_target
 
 CONFIG = REPO / 'configs' / 'backdoor' / 'digits_badnet_forget_backdoor.py'
@@ -131,7 +133,10 @@ def test_delete_removes_the_backdoor_end_to_end(backdoor_run):
     (['recovery.type=NeuralClense'], "unknown recovery type 'NeuralClense' (did you mean 'NeuralCleanse'?)"),
     (['task.defense.stamp=before'], "task.defense.stamp 'before' is unknown: use 'after_augmentation'"),
     (['task.defense.stamps=before'], "unknown config key 'task.defense.stamps' (did you mean 'task.defense.stamp'? "
-                                     "task.defense takes ['clean_fraction', 'seed', 'stamp'])"),
+                                     "task.defense takes ['clean_fraction', 'holdout', 'seed', 'stamp'])"),
+    (['task.defense.holdout=1.0'], "task.defense.holdout 1.0 is outside [0, 1): set it to the share of the "
+                                   "defender's images kept out of the unlearning"),
+    (['task.defense.holdout=0.001'], "task.defense.holdout 0.001 of the defender's 65 images holds none out"),
     (['task.defense.clean_fractoin=0.1'], "(did you mean 'task.defense.clean_fraction'?"),
     (['task.attack.sise=3'], "unknown config key 'task.attack.sise' (did you mean 'task.attack.size'? task.attack "
                              "takes ['pattern', 'poison_rate', 'position', 'seed', 'size', 'type'])"),
@@ -168,6 +173,45 @@ def test_every_backdoor_config_builds(path):
     assert len(cfg.forget_classes) == 1 and cfg.work_dir.endswith(path.stem)
     assert cfg.recovery.type in ('NeuralCleanse', 'KnownTrigger')
     build_method(cfg)
+
+
+def test_split_defender_holds_out_its_share_apart_from_what_the_unlearning_reads():
+    fit, held = split_defender(100, 0.2, seed=0)
+    assert len(held) == 20 and not set(fit) & set(held) and sorted([*fit, *held]) == list(range(100))
+    assert np.array_equal(held, split_defender(100, 0.2, seed=0)[1])
+    assert not np.array_equal(held, split_defender(100, 0.2, seed=1)[1])
+    fit, held = split_defender(100, 0.0, seed=0)
+    assert np.array_equal(fit, np.arange(100)) and not len(held)  # no holdout: the defense as before
+    for bad in (1.0, -0.1, True, '0.2'):
+        with pytest.raises(UnlearnError, match='is outside'):
+            split_defender(100, bad, seed=0)
+
+
+def test_the_defenders_held_out_images_validate_the_defense_and_are_never_unlearned_on():
+    """The request reads only the defender's other images; the evaluator scores a network on the held-out ones
+    (checked against a plain forward pass), and without a holdout it has no such columns."""
+    experiment = load_experiment(_config(**{'task.defense.holdout': 0.25}))
+    task, cfg = experiment.task, experiment.cfg
+    request = task.forget_request(cfg)
+    defender, fit, held = task.poisoned.defender, task.defender_fit, task.defender_holdout
+    labels = np.asarray(defender.targets)
+    assert len(held) == round(0.25 * len(defender)) and not set(fit) & set(held)
+    assert torch.equal(request.train_remain.images, defender.images[fit])
+    unlearned_on = request.train_forget.images.images
+    assert torch.equal(unlearned_on, defender.images[fit[labels[fit] != TARGET]])
+    network = task.build_network(cfg.model)
+    torch.manual_seed(0)
+    for parameter in network.parameters():
+        parameter.data.normal_(0, 0.5)  # a network with varied predictions
+    metrics = experiment.evaluator.evaluate(network, request)
+    network.eval()
+    with torch.no_grad():
+        inputs = torch.stack([defender[int(i)][0] for i in held])
+        expected = 100 * float((network(inputs).argmax(1).numpy() == labels[held]).mean())
+    assert metrics['defender_clean_acc'] == pytest.approx(expected)
+    assert metrics['defender_recovered_asr'] is None  # the provisional request: nothing recovered yet
+    assert 'defender_clean_acc' in experiment.evaluator.columns
+    assert 'defender_clean_acc' not in load_experiment(_config()).evaluator.columns
 
 
 def _suspect(**options) -> Config:

@@ -132,7 +132,9 @@ class BackdoorTask(ClassificationTask):
             ``target='given'`` reads it; otherwise the recovered t̂ decides what is erased.
         attack: ``dict(type='BadNet' | 'Blend', ..., poison_rate=0.1, seed=0)`` (``triggers.build_attack``), or
             None: a suspect model (above).
-        defense: ``dict(clean_fraction=0.05, seed=0)``: the share of clean training images the defender holds.
+        defense: ``dict(clean_fraction=0.05, seed=0, holdout=0.0)``: the share of clean training images the
+            defender holds, and the share of those it keeps out of the unlearning to validate it on (its own
+            model selection: ``defender_clean_acc`` and ``defender_recovered_asr``; the recovery scans them all).
         recovery: a ``RECOVERIES`` config (``NeuralCleanse``, ``KnownTrigger``; top-level config key, so a
             recovery base file and an attack base file do not both define ``task``).
         eval_batch_size, num_workers, eval_train_augmented, mia_seed: as :class:`ClassificationTask`.
@@ -157,7 +159,7 @@ class BackdoorTask(ClassificationTask):
         self.attack_cfg = None if attack is None else copy.deepcopy(dict(attack))
         self.defense_cfg = dict(defense or {})
         self.recovery_cfg = copy.deepcopy(dict(recovery or dict(type='NeuralCleanse')))
-        check_keys(self.defense_cfg, ('clean_fraction', 'seed', 'stamp'), 'task.defense', list_known=True)
+        check_keys(self.defense_cfg, ('clean_fraction', 'seed', 'stamp', 'holdout'), 'task.defense', list_known=True)
         if self.defense_cfg.get('stamp', STAMP_AFTER) not in (STAMP_AFTER, STAMP_BEFORE):
             raise UnlearnError(f"task.defense.stamp {self.defense_cfg['stamp']!r} is unknown: use {STAMP_AFTER!r} "
                                f'(the recovered trigger where it was found) or {STAMP_BEFORE!r} (as the attack stamps)')
@@ -169,6 +171,9 @@ class BackdoorTask(ClassificationTask):
         self.poisoned: PoisonedData = poison_dataset(
             self.data, self.attack, self.target, clean_fraction=self.defense_cfg.get('clean_fraction', 0.05),
             defense_seed=self.defense_cfg.get('seed', 0))
+        #: Indices into the defender's images: those the unlearning reads, and those held out to validate it.
+        self.defender_fit, self.defender_holdout = split_defender(
+            len(self.poisoned.defender), self.defense_cfg.get('holdout', 0.0), self.defense_cfg.get('seed', 0))
 
     def _build_attack(self) -> Attack:
         """The configured attack; a misspelt key is named with the attack's keys (the builder's TypeError would
@@ -223,11 +228,11 @@ class BackdoorTask(ClassificationTask):
         target = self.target if recovery is None else recovery.triggers.target
         trigger = None if recovery is None else recovery.triggers.trigger()
         p, data = self.poisoned, self.data
-        defender = p.defender
-        outside = np.flatnonzero(np.asarray(defender.targets) != target)
+        defender, fit = p.defender, self.defender_fit
+        outside = fit[np.asarray(defender.targets)[fit] != target]
         if not len(outside):
-            raise UnlearnError(f'the defender holds no clean image outside {self.class_names[target]}: raise '
-                               'task.defense.clean_fraction')
+            raise UnlearnError(f'the defender holds no clean image outside {self.class_names[target]} to unlearn '
+                               'with: raise task.defense.clean_fraction (or lower task.defense.holdout)')
 
         def defender_images(indices, transform) -> InMemoryImages:
             return InMemoryImages(defender.images[indices], np.asarray(defender.targets)[indices], transform)
@@ -236,13 +241,12 @@ class BackdoorTask(ClassificationTask):
             return StampedImages(defender_images(outside, transform), trigger, target, data.mean, data.std,
                                  before_augmentation=self.defense_cfg.get('stamp') == STAMP_BEFORE)
 
-        everyone = np.arange(len(defender))
         remain_eval = p.train_remain if self.eval_train_augmented else InMemoryImages(
             p.train_remain.images, p.train_remain.targets, data.train_eval.transform)
         return BackdoorRequest(
             forget_classes=[target], forget_names=[self.class_names[target]],
             train_forget=stamped(data.train.transform),
-            train_remain=defender_images(everyone, data.train.transform),
+            train_remain=defender_images(fit, data.train.transform),
             train_forget_eval=stamped(data.train_eval.transform) if suspect else p.train_forget_eval,
             train_remain_eval=remain_eval,
             test_forget=stamped_test(self, trigger, target) if suspect else p.test_forget,
@@ -253,15 +257,30 @@ class BackdoorTask(ClassificationTask):
             is_forget=lambda batch: labels_in(self.labels(batch), [target]),
             test=data.test,
             train_forget_clean=stamped(data.train_eval.transform),
-            train_remain_clean=defender_images(everyone, data.train_eval.transform),
+            train_remain_clean=defender_images(fit, data.train_eval.transform),
             recovery=recovery)
+
+    def defender_holdout_sets(self, trigger: Optional[Trigger], target: int) -> tuple:
+        """The defender's held-out images as it validates a defense on them: clean with their true labels, and
+        those outside ``target`` stamped with ``trigger`` and labelled ``target`` (None without a trigger)."""
+        defender, held = self.poisoned.defender, self.defender_holdout
+        labels = np.asarray(defender.targets)
+        plain = self.data.train_eval.transform
+        clean = InMemoryImages(defender.images[held], labels[held], plain)
+        if trigger is None:
+            return clean, None
+        outside = held[labels[held] != target]
+        stamped = StampedImages(InMemoryImages(defender.images[outside], labels[outside], plain), trigger, target,
+                                self.data.mean, self.data.std)
+        return clean, stamped
 
     def recover(self, cfg, original: nn.Module) -> Recovery:
         """The recovery of ``original`` with the defender's pixels, cached under ``checkpoint_dir`` keyed by the
         SHA-256 of the original's weights, the data and the defense and recovery configs."""
         key = hashlib.sha256(json.dumps(dict(
             weights=weights_sha256(original), data=self.fingerprint(),
-            defense={k: v for k, v in self.defense_cfg.items() if k != 'stamp'},  # the scan does not stamp
+            # the scan reads every defender image and stamps none
+            defense={k: v for k, v in self.defense_cfg.items() if k not in ('stamp', 'holdout')},
             recovery=self.recovery_cfg), sort_keys=True, default=str).encode()).hexdigest()[:16]
         path = Path(cfg.checkpoint_dir) / f'recovery-{key}.npz'
         if path.is_file():
@@ -273,6 +292,20 @@ class BackdoorTask(ClassificationTask):
         if is_main_process() and path.parent.is_dir() and os.access(path.parent, os.W_OK):
             save_recovery(recovery, path)
         return recovery
+
+
+def split_defender(count: int, holdout: float, seed: int) -> tuple:
+    """Sorted indices of the defender's ``count`` images: those the unlearning reads, and ``round(holdout *
+    count)`` held out (drawn with a numpy ``Generator`` of ``seed``, apart from the draw of the images)."""
+    if isinstance(holdout, bool) or not isinstance(holdout, (int, float)) or not 0 <= holdout < 1:
+        raise UnlearnError(f'task.defense.holdout {holdout!r} is outside [0, 1): set it to the share of the '
+                           "defender's images kept out of the unlearning to validate it on, e.g. 0.2 (0: none)")
+    held = int(round(holdout * count))
+    if holdout and not held:
+        raise UnlearnError(f"task.defense.holdout {holdout} of the defender's {count} images holds none out: raise "
+                           'it or task.defense.clean_fraction')
+    order = np.random.default_rng([seed, 1]).permutation(count)
+    return np.sort(order[held:]), np.sort(order[:held])
 
 
 def weights_sha256(network: nn.Module) -> str:

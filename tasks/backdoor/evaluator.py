@@ -41,9 +41,19 @@ class BackdoorEvaluator(ClassificationEvaluator):
     (poisoned training samples still predicted as the target), ``clean_acc_target`` (the target class's own
     clean test accuracy), ``recovered_asr`` (the recovered trigger's success on the clean test images outside
     t̂), and ``recovery`` (t̂, whether right, its anomaly index, ``mask_iou`` and ``mask_iou_mirrored``,
-    ``recovery_s``)."""
+    ``recovery_s``). With ``task.defense.holdout``, what the defender can measure itself on the images it held
+    out: ``defender_clean_acc`` and ``defender_recovered_asr`` (the recovered trigger's success on them)."""
     columns = dict(clean_acc='Clean acc ↑', clean_acc_target='Target clean acc ↑', asr='ASR ↓', ra='RA ↑',
-                   asr_shift='ASR shift ↓', der='DER ↑', acc_f='Acc_f ↓', recovered_asr='Recovered-trigger ASR ↓')
+                   asr_shift='ASR shift ↓', der='DER ↑', acc_f='Acc_f ↓', recovered_asr='Recovered-trigger ASR ↓',
+                   defender_clean_acc="Defender's held-out clean acc ↑",
+                   defender_recovered_asr="Defender's held-out recovered-trigger ASR ↓")
+    #: The columns of a defense that holds no images out (``task.defense.holdout`` 0): they would all be None.
+    DEFENDER_COLUMNS = ('defender_clean_acc', 'defender_recovered_asr')
+
+    def __init__(self, task):
+        super().__init__(task)
+        if not len(task.defender_holdout):
+            self.columns = {k: v for k, v in type(self).columns.items() if k not in self.DEFENDER_COLUMNS}
 
     def fingerprint(self) -> Dict:
         task = self.task
@@ -67,6 +77,7 @@ class BackdoorEvaluator(ClassificationEvaluator):
                            clean_acc_target=per_class[task.target])
         metrics['per_class_acc_test'] = dict(zip(task.class_names, per_class))
         metrics['der'] = None if original is None or task.attack is None else defense_effectiveness(original, metrics)
+        metrics.update(self._defender_metrics(network, request))
         if recovery is None:
             metrics['recovered_asr'], metrics['recovery'] = None, None
         else:
@@ -77,6 +88,19 @@ class BackdoorEvaluator(ClassificationEvaluator):
             metrics['recovery'] = recovery.facts(true_trigger, None if task.attack is None else task.target,
                                                  task.class_names)
         return metrics
+
+    def _defender_metrics(self, network: nn.Module, request: BackdoorRequest) -> Metrics:
+        """The clean accuracy and the recovered trigger's ASR on the defender's held-out images (None without
+        held-out images, or without a recovery for the ASR)."""
+        task = self.task
+        if not len(task.defender_holdout):
+            return dict(defender_clean_acc=None, defender_recovered_asr=None)
+        recovery = getattr(request, 'recovery', None)
+        trigger, target = (None, None) if recovery is None else (recovery.triggers.trigger(), recovery.triggers.target)
+        clean, stamped = task.defender_holdout_sets(trigger, target)
+        return dict(defender_clean_acc=self.accuracy(network, clean, 'defender_holdout', request),
+                    defender_recovered_asr=None if stamped is None else self.accuracy(
+                        network, stamped, 'defender_holdout_triggered', request))
 
     def _true_trigger_metrics(self, network: nn.Module, request: BackdoorRequest) -> Metrics:
         """ASR, RA and ASR shift on the triggered test images, Acc_f on the poisoned training images."""

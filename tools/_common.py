@@ -37,6 +37,17 @@ def refuse_overwrites(out: Optional[Path], plots: Optional[Path]) -> None:
                            'overwritten)')
 
 
+def appending_outputs(out: Optional[Path], plots: Optional[Path], figure: str) -> Optional[Path]:
+    """An analysis tool's --out CSV, which it appends to, and its ``figure`` in --plots, which is never overwritten:
+    checked before any work. Returns the figure's path (None without --plots)."""
+    path = plots / figure if plots else None
+    if path and path.exists():
+        raise UnlearnError(f'{path} exists; choose another --plots (figures are never overwritten)')
+    if out and (out.is_dir() or not out.parent.is_dir()):
+        raise UnlearnError(f'--out {out}: name a CSV file in an existing folder (rows are appended to it)')
+    return path
+
+
 def checked_csv_header(path: Path, fields, what: str) -> Optional[str]:
     """The text of the CSV ``path`` an --out appends to (None: a new file); it must have ``fields`` as its header,
     else it is some other table (``what`` names the expected one) and is refused."""

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from tools._common import append_csv_rows, checked_csv_header, config_parser, load_config, run_cli  # noqa: E402
+from tools._common import (  # noqa: E402
+    append_csv_rows, appending_outputs, checked_csv_header, config_parser, load_config, run_cli)
 from tools.backdoor_eval import backdoor_experiment  # noqa: E402
 
 from torch import nn  # noqa: E402
@@ -91,11 +92,7 @@ def scan_row(model: str, options: Dict[str, Any], facts: Dict[str, Any], class_n
 
 def main():
     args = parse_args()
-    out = args.plots / 'trigger_recovery.png' if args.plots else None
-    if out and out.exists():
-        raise UnlearnError(f'{out} exists; choose another --plots (figures are never overwritten)')
-    if args.out and (args.out.is_dir() or not args.out.parent.is_dir()):
-        raise UnlearnError(f'--out {args.out}: name a CSV file in an existing folder (the scan row is appended)')
+    out = appending_outputs(args.out, args.plots, 'trigger_recovery.png')
     cfg = load_config(args.config, args.cfg_options)
     experiment = backdoor_experiment(cfg, args.config)
     task = experiment.task

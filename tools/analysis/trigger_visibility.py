@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Dict, List, Sequence
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from tools._common import append_csv_rows, checked_csv_header, config_parser, load_config, run_cli  # noqa: E402
+from tools._common import (  # noqa: E402
+    append_csv_rows, appending_outputs, checked_csv_header, config_parser, load_config, run_cli)
 from tools.analysis.recover_trigger import scanned_model  # noqa: E402
 from tools.backdoor_eval import backdoor_experiment  # noqa: E402
 
@@ -131,11 +132,7 @@ def test_images(task: BackdoorTask) -> InMemoryImages:
 
 def main():
     args = parse_args()
-    out = args.plots / 'trigger_visibility.png' if args.plots else None
-    if out and out.exists():
-        raise UnlearnError(f'{out} exists; choose another --plots (figures are never overwritten)')
-    if args.out and (args.out.is_dir() or not args.out.parent.is_dir()):
-        raise UnlearnError(f'--out {args.out}: name a CSV file in an existing folder (the rows are appended)')
+    out = appending_outputs(args.out, args.plots, 'trigger_visibility.png')
     if args.out:
         checked_csv_header(args.out, FIELDS, TABLE)
     cfg = load_config(args.config, args.cfg_options)

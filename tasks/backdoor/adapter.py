@@ -260,7 +260,7 @@ class BackdoorTask(ClassificationTask):
             train_remain_clean=defender_images(fit, data.train_eval.transform),
             recovery=recovery)
 
-    def defender_holdout_sets(self, trigger: Optional[Trigger], target: int) -> tuple:
+    def defender_holdout_sets(self, trigger: Optional[Trigger], target: Optional[int]) -> tuple:
         """The defender's held-out images as it validates a defense on them: clean with their true labels, and
         those outside ``target`` stamped with ``trigger`` and labelled ``target`` (None without a trigger)."""
         defender, held = self.poisoned.defender, self.defender_holdout

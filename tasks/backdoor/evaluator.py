@@ -47,7 +47,7 @@ class BackdoorEvaluator(ClassificationEvaluator):
                    asr_shift='ASR shift ↓', der='DER ↑', acc_f='Acc_f ↓', recovered_asr='Recovered-trigger ASR ↓',
                    defender_clean_acc="Defender's held-out clean acc ↑",
                    defender_recovered_asr="Defender's held-out recovered-trigger ASR ↓")
-    #: The columns of a defense that holds no images out (``task.defense.holdout`` 0): they would all be None.
+    #: Left out of the report of a defense that holds no image out (``task.defense.holdout`` 0): all None there.
     DEFENDER_COLUMNS = ('defender_clean_acc', 'defender_recovered_asr')
 
     def __init__(self, task):

@@ -263,16 +263,11 @@ class BackdoorTask(ClassificationTask):
     def defender_holdout_sets(self, trigger: Optional[Trigger], target: Optional[int]) -> tuple:
         """The defender's held-out images as it validates a defense on them: clean with their true labels, and
         those outside ``target`` stamped with ``trigger`` and labelled ``target`` (None without a trigger)."""
-        defender, held = self.poisoned.defender, self.defender_holdout
-        labels = np.asarray(defender.targets)
-        plain = self.data.train_eval.transform
-        clean = InMemoryImages(defender.images[held], labels[held], plain)
+        defender, held, data = self.poisoned.defender, self.defender_holdout, self.data
+        clean = InMemoryImages(defender.images[held], np.asarray(defender.targets)[held], data.train_eval.transform)
         if trigger is None:
             return clean, None
-        outside = held[labels[held] != target]
-        stamped = StampedImages(InMemoryImages(defender.images[outside], labels[outside], plain), trigger, target,
-                                self.data.mean, self.data.std)
-        return clean, stamped
+        return clean, StampedImages(outside_target(clean, target), trigger, target, data.mean, data.std)
 
     def recover(self, cfg, original: nn.Module) -> Recovery:
         """The recovery of ``original`` with the defender's pixels, cached under ``checkpoint_dir`` keyed by the
@@ -336,10 +331,15 @@ def load_recovery(path: Path) -> Recovery:
     return Recovery(triggers, float(saved['seconds']), cached=True)
 
 
+def outside_target(images: InMemoryImages, target: int) -> InMemoryImages:
+    """``images`` whose label is not ``target``, in order: those a trigger's attack success is measured on."""
+    labels = np.asarray(images.targets)
+    keep = np.flatnonzero(labels != target)
+    return InMemoryImages(images.images[keep], labels[keep], images.transform)
+
+
 def stamped_test(task: BackdoorTask, trigger: Optional[Trigger], target: int) -> Dataset:
     """Clean test images outside ``target`` with ``trigger`` stamped (None: unstamped), labelled ``target``: their
     accuracy is the trigger's attack success rate."""
-    test = task.data.test
-    outside = np.flatnonzero(np.asarray(test.targets) != target)
-    images = InMemoryImages(test.images[outside], np.asarray(test.targets)[outside], test.transform)
-    return StampedImages(images, trigger, target, task.data.mean, task.data.std)
+    data = task.data
+    return StampedImages(outside_target(data.test, target), trigger, target, data.mean, data.std)

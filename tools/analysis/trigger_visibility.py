@@ -27,8 +27,7 @@ from tools.backdoor_eval import backdoor_experiment  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from tasks.backdoor.adapter import BackdoorTask  # noqa: E402
-from tasks.classification.datasets import InMemoryImages  # noqa: E402
+from tasks.backdoor.adapter import outside_target  # noqa: E402
 from unlearn.errors import UnlearnError  # noqa: E402
 from unlearn.metrics.classification import predicted_classes  # noqa: E402
 from unlearn.reports import save_figure  # noqa: E402
@@ -123,13 +122,6 @@ def visibility_figure(rows: List[dict], models: Sequence[str], title: str):
     return figure
 
 
-def test_images(task: BackdoorTask) -> InMemoryImages:
-    """The clean test images ASR is measured on (outside the target), in the same order as ``test_forget``."""
-    indices = task.poisoned.test_forget_indices
-    test = task.data.test
-    return InMemoryImages(test.images[indices], np.asarray(test.targets)[indices], test.transform)
-
-
 def main():
     args = parse_args()
     out = appending_outputs(args.out, args.plots, 'trigger_visibility.png')
@@ -141,7 +133,7 @@ def main():
     if task.attack is None:
         raise UnlearnError('task.attack=None is a suspect model: its trigger is unknown, so there is nothing to '
                            'measure; give the attack')
-    clean = test_images(task)
+    clean = outside_target(task.data.test, task.target)  # as task.poisoned.test_forget, unstamped
     change = task.attack.trigger.footprint_change(clean.images.permute(0, 2, 3, 1).numpy())
     names = {model: scanned_model(experiment, model) for model in args.model}  # all found before any pass
     predictions = {}
